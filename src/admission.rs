@@ -1,0 +1,168 @@
+//! The admission policy for KafkaBackup and KafkaRestore: binds the pure policy to the
+//! generic admission server. Reading the request and deciding; no IO.
+
+use admission_server::{AdmissionRequest, Decision, DynamicObject, Operation, Policy};
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::api::{KafkaBackup, KafkaRestore};
+use crate::constants::API_GROUP;
+use crate::policy::{self, Review};
+
+/// The operator's admission policy: defaults on `/mutate`, rules on `/validate`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KafkaBackupPolicy;
+
+/// The kinds this policy admits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Backup,
+    Restore,
+}
+
+impl Kind {
+    fn of(request: &AdmissionRequest<DynamicObject>) -> Result<Self, Decision> {
+        let gvk = &request.kind;
+        match (gvk.group.as_str(), gvk.kind.as_str()) {
+            (API_GROUP, "KafkaBackup") => Ok(Kind::Backup),
+            (API_GROUP, "KafkaRestore") => Ok(Kind::Restore),
+            (group, kind) => Err(Decision::bad_request(format!(
+                "this webhook admits {API_GROUP} KafkaBackup and KafkaRestore, not {}/{kind}; check the rules of the webhook configuration",
+                if group.is_empty() { "core" } else { group }
+            ))),
+        }
+    }
+}
+
+/// Whether the request is one the policy leaves alone: deletes, connects, and writes to
+/// subresources such as status.
+fn passes_through(request: &AdmissionRequest<DynamicObject>) -> bool {
+    matches!(request.operation, Operation::Delete | Operation::Connect)
+        || request
+            .sub_resource
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+}
+
+/// Reads an object of the request into its type; the error names the field.
+pub fn typed<K: DeserializeOwned>(object: &DynamicObject) -> Result<K, String> {
+    let value = serde_json::to_value(object).map_err(|e| e.to_string())?;
+    from_value(value)
+}
+
+/// Deserializes a JSON value, naming the failing field in the error.
+pub fn from_value<K: DeserializeOwned>(value: Value) -> Result<K, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("{path}: {}", e.inner())
+        }
+    })
+}
+
+impl Policy for KafkaBackupPolicy {
+    fn mutate(&self, request: &AdmissionRequest<DynamicObject>) -> Decision {
+        let kind = match Kind::of(request) {
+            Ok(kind) => kind,
+            Err(decision) => return decision,
+        };
+        if passes_through(request) {
+            return Decision::allow();
+        }
+        let Some(object) = &request.object else {
+            return Decision::bad_request("the request has no object to default");
+        };
+        // An object that does not fit the schema is left for the API server's schema
+        // validation, which runs after mutation and reports every bad field.
+        let defaulted = match kind {
+            Kind::Backup => typed::<KafkaBackup>(object).map(|mut b| {
+                let before = spec_of(&b.spec);
+                policy::default_backup(&mut b.spec);
+                (before, spec_of(&b.spec))
+            }),
+            Kind::Restore => typed::<KafkaRestore>(object).map(|mut r| {
+                let before = spec_of(&r.spec);
+                policy::default_restore(&mut r.spec);
+                (before, spec_of(&r.spec))
+            }),
+        };
+        match defaulted {
+            Ok((before, after)) => Decision::mutated(&before, &after),
+            Err(_) => Decision::allow(),
+        }
+    }
+
+    fn validate(&self, request: &AdmissionRequest<DynamicObject>) -> Decision {
+        let kind = match Kind::of(request) {
+            Ok(kind) => kind,
+            Err(decision) => return decision,
+        };
+        if passes_through(request) {
+            return Decision::allow();
+        }
+        let Some(object) = &request.object else {
+            return Decision::bad_request("the request has no object to validate");
+        };
+        let update = matches!(request.operation, Operation::Update);
+        match kind {
+            Kind::Backup => {
+                review_object::<KafkaBackup>(object, request, update, |old, new| match old {
+                    Some(old) => policy::validate_backup_update(old, new),
+                    None => policy::validate_backup(new),
+                })
+            }
+            Kind::Restore => {
+                review_object::<KafkaRestore>(object, request, update, |old, new| match old {
+                    Some(old) => policy::validate_restore_update(old, new),
+                    None => policy::validate_restore(new),
+                })
+            }
+        }
+    }
+}
+
+/// Wraps a spec as `{"spec": ...}` so a diff yields paths under `/spec`.
+fn spec_of<S: serde::Serialize>(spec: &S) -> Value {
+    json!({ "spec": spec })
+}
+
+fn review_object<K>(
+    object: &DynamicObject,
+    request: &AdmissionRequest<DynamicObject>,
+    update: bool,
+    rules: impl Fn(Option<&K>, &K) -> Review,
+) -> Decision
+where
+    K: DeserializeOwned + Resource<DynamicType = ()>,
+{
+    let new: K = match typed(object) {
+        Ok(new) => new,
+        Err(error) => {
+            return Decision::deny(format!("{} is invalid: {error}", describe::<K>(request)));
+        }
+    };
+    // An old object that no longer reads under today's types gets create rules only.
+    let old: Option<K> = if update {
+        request.old_object.as_ref().and_then(|o| typed(o).ok())
+    } else {
+        None
+    };
+    verdict(rules(old.as_ref(), &new), &describe::<K>(request))
+}
+
+fn describe<K: Resource<DynamicType = ()>>(request: &AdmissionRequest<DynamicObject>) -> String {
+    format!("{} '{}'", K::kind(&()), request.name)
+}
+
+/// Turns a review into the webhook's answer.
+pub fn verdict(review: Review, what: &str) -> Decision {
+    let decision = if review.is_allowed() {
+        Decision::allow()
+    } else {
+        Decision::deny(format!("{what} is invalid: {}", review.denial_message()))
+    };
+    decision.with_warnings(review.warnings)
+}

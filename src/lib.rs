@@ -1,0 +1,13 @@
+//! kafka-backup-operator: a Kubernetes operator that backs up and restores Apache Kafka
+//! topics. The API types, the pure policy (defaults and validation), the admission
+//! policy the webhook serves, and the offline validator.
+#![forbid(unsafe_code)]
+
+pub mod admission;
+pub mod api;
+pub mod certs;
+pub mod constants;
+#[cfg(test)]
+mod fixtures;
+pub mod manifest_check;
+pub mod policy;

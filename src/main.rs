@@ -1,0 +1,255 @@
+//! The `kafka-backup-operator` command: CRDs, development certificates, the admission
+//! webhook, offline validation, and the operator itself.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use admission_server::{Metrics, Server, ServerOptions};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kafka_backup_operator::{admission::KafkaBackupPolicy, api, certs, manifest_check};
+use prometheus_client::registry::Registry;
+
+/// Back up and restore Apache Kafka topics on Kubernetes.
+#[derive(Parser, Debug)]
+#[command(name = "kafka-backup-operator", version, about)]
+struct Cli {
+    /// Log format: `text` for a terminal, `json` in a cluster.
+    #[arg(
+        long,
+        global = true,
+        env = "KAFKA_BACKUP_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the CustomResourceDefinitions as YAML.
+    Crds,
+    /// Write a development CA and serving certificate: ca.crt, tls.crt, tls.key.
+    Certs(CertsArgs),
+    /// Serve the admission webhook only.
+    Webhook(WebhookArgs),
+    /// Check manifests offline with the webhook's defaults and create rules.
+    Validate(ValidateArgs),
+    /// Run the operator: the admission webhook and the controller.
+    Run(WebhookArgs),
+}
+
+#[derive(Args, Debug)]
+struct CertsArgs {
+    /// Directory to write the files into (created if missing).
+    #[arg(long, env = "KAFKA_BACKUP_CERTS_OUT")]
+    out: PathBuf,
+    /// DNS name the certificate is valid for (repeatable).
+    #[arg(long = "dns", env = "KAFKA_BACKUP_CERTS_DNS", value_delimiter = ',')]
+    dns: Vec<String>,
+    /// IP address the certificate is valid for (repeatable).
+    #[arg(long = "ip", env = "KAFKA_BACKUP_CERTS_IP", value_delimiter = ',')]
+    ip: Vec<IpAddr>,
+    /// Days the certificates are valid for.
+    #[arg(long, env = "KAFKA_BACKUP_CERTS_DAYS", default_value_t = 365)]
+    days: i64,
+}
+
+#[derive(Args, Debug, Clone)]
+struct WebhookArgs {
+    /// Address and port the HTTPS server listens on.
+    #[arg(long, env = "KAFKA_BACKUP_LISTEN", default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// PEM certificate chain of the server; reloaded when the file changes.
+    #[arg(long, env = "KAFKA_BACKUP_TLS_CERT", default_value = "/tls/tls.crt")]
+    tls_cert: PathBuf,
+    /// PEM private key of the server; reloaded when the file changes.
+    #[arg(long, env = "KAFKA_BACKUP_TLS_KEY", default_value = "/tls/tls.key")]
+    tls_key: PathBuf,
+    /// Largest admission request body accepted, in bytes.
+    #[arg(long, env = "KAFKA_BACKUP_BODY_LIMIT", default_value_t = 6 * 1024 * 1024)]
+    body_limit: usize,
+    /// Seconds allowed for the TLS handshake and the request headers.
+    #[arg(long, env = "KAFKA_BACKUP_HEADER_TIMEOUT", default_value_t = 5)]
+    header_read_timeout: u64,
+    /// Seconds between checks of the certificate files for a change.
+    #[arg(long, env = "KAFKA_BACKUP_CERT_RELOAD_INTERVAL", default_value_t = 10)]
+    cert_reload_interval: u64,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// Manifest file, directory (searched for .yaml, .yml and .json), or `-` for stdin.
+    /// Repeatable.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        env = "KAFKA_BACKUP_VALIDATE_FILES",
+        value_delimiter = ',',
+        required = true
+    )]
+    files: Vec<PathBuf>,
+    /// Print only errors and the summary, not warnings.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Crds => {
+            print!("{}", api::crds_yaml().context("serializing the CRDs")?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Certs(args) => {
+            let generated = certs::generate(
+                &args.dns,
+                &args.ip,
+                time::OffsetDateTime::now_utc(),
+                args.days,
+            )?;
+            generated.write_to(&args.out)?;
+            println!(
+                "wrote {dir}/ca.crt, {dir}/tls.crt and {dir}/tls.key",
+                dir = args.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(args) => validate(&args),
+        Command::Webhook(args) => {
+            runtime()?.block_on(serve_webhook(args, false))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => {
+            runtime()?.block_on(serve_webhook(args, true))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        inputs.extend(
+            manifest_check::collect_inputs(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        );
+    }
+    let report = manifest_check::check(&inputs);
+    for finding in &report.findings {
+        if !(args.quiet && finding.is_warning) {
+            println!("{finding}");
+        }
+    }
+    println!("{}", report.summary());
+    Ok(if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn serve_webhook(args: WebhookArgs, with_controller: bool) -> anyhow::Result<()> {
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let mut options = ServerOptions::new(args.listen, args.tls_cert.clone(), args.tls_key.clone());
+    options.body_limit = args.body_limit;
+    options.header_read_timeout = Duration::from_secs(args.header_read_timeout);
+    options.reload_interval = Duration::from_secs(args.cert_reload_interval.max(1));
+    let server = Server::bind(
+        options,
+        Arc::new(KafkaBackupPolicy),
+        metrics,
+        Arc::new(registry),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "starting the webhook (certificate {}, key {}; `make certs` writes development ones)",
+            args.tls_cert.display(),
+            args.tls_key.display()
+        )
+    })?;
+    tracing::info!(
+        addr = %server.local_addr(),
+        "webhook serving /mutate, /validate, /healthz, /readyz and /metrics over TLS"
+    );
+    if with_controller {
+        match kube::Config::infer().await {
+            Ok(config) => tracing::info!(
+                cluster = %config.cluster_url,
+                "cluster configuration found; the controller is not part of this build yet, so only the webhook runs"
+            ),
+            Err(error) => tracing::warn!(
+                %error,
+                "no Kubernetes cluster reachable (set KUBECONFIG or run in a pod): serving the webhook only"
+            ),
+        }
+    }
+    server.run(shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,448 @@
+//! The HTTPS server: accepts TLS connections, reads AdmissionReview v1 requests, asks
+//! the host's policy, and answers with the request's uid. Does network IO.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
+use prometheus_client::registry::Registry;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::metrics::{Metrics, Outcome, Review};
+use crate::tls::{ReloadingCertificate, TlsError};
+
+/// The answer of a policy to one admission request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Admit the object, with the changes in `patch` (empty for none).
+    Allow {
+        patch: json_patch::Patch,
+        warnings: Vec<String>,
+    },
+    /// Refuse the object. `code` is 403 for a policy refusal, 400 for bad input.
+    Deny {
+        message: String,
+        code: u16,
+        warnings: Vec<String>,
+    },
+}
+
+impl Decision {
+    /// Admit unchanged.
+    pub fn allow() -> Self {
+        Self::Allow {
+            patch: json_patch::Patch(Vec::new()),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Admit with the changes that turn `before` into `after`, computed with
+    /// `json_patch::diff`; no changes gives an empty patch.
+    pub fn mutated(before: &Value, after: &Value) -> Self {
+        Self::Allow {
+            patch: json_patch::diff(before, after),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Refuse by policy (HTTP-like code 403).
+    pub fn deny(message: impl Into<String>) -> Self {
+        Self::Deny {
+            message: message.into(),
+            code: 403,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Refuse a request the policy cannot read (code 400).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::Deny {
+            message: message.into(),
+            code: 400,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Adds warnings shown to the client (kubectl prints them).
+    pub fn with_warnings(mut self, extra: Vec<String>) -> Self {
+        match &mut self {
+            Self::Allow { warnings, .. } | Self::Deny { warnings, .. } => warnings.extend(extra),
+        }
+        self
+    }
+}
+
+/// What the host hands the server: its defaulting and validation.
+pub trait Policy: Send + Sync + 'static {
+    /// Called on `/mutate`: defaults to fill in.
+    fn mutate(&self, request: &AdmissionRequest<DynamicObject>) -> Decision;
+    /// Called on `/validate`: admit or refuse.
+    fn validate(&self, request: &AdmissionRequest<DynamicObject>) -> Decision;
+}
+
+/// Settings of the server.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// PEM certificate chain, reloaded when it changes.
+    pub cert_path: PathBuf,
+    /// PEM private key, reloaded when it changes.
+    pub key_path: PathBuf,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+    /// Time allowed for the TLS handshake and for reading a request's headers.
+    pub header_read_timeout: Duration,
+    /// How often the certificate files are checked for a change.
+    pub reload_interval: Duration,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerOptions {
+    /// Defaults fit for a cluster: 6 MiB bodies (an object and its old version), a 5 s
+    /// header timeout, certificate checks every 10 s.
+    pub fn new(listen: SocketAddr, cert_path: PathBuf, key_path: PathBuf) -> Self {
+        Self {
+            listen,
+            cert_path,
+            key_path,
+            body_limit: 6 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(5),
+            reload_interval: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("serving certificate: {0}")]
+    Tls(#[from] TlsError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone)]
+struct AppState {
+    policy: Arc<dyn Policy>,
+    metrics: Metrics,
+    registry: Arc<Registry>,
+    ready: Arc<AtomicBool>,
+}
+
+/// A bound admission server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    certificate: Arc<ReloadingCertificate>,
+    router: Router,
+    options: ServerOptions,
+    ready: Arc<AtomicBool>,
+}
+
+impl Server {
+    /// Loads the certificate and binds the listener; fails early on either.
+    pub async fn bind(
+        options: ServerOptions,
+        policy: Arc<dyn Policy>,
+        metrics: Metrics,
+        registry: Arc<Registry>,
+    ) -> Result<Self, ServerError> {
+        let certificate = Arc::new(ReloadingCertificate::load(
+            &options.cert_path,
+            &options.key_path,
+        )?);
+        let acceptor = TlsAcceptor::from(Arc::new(certificate.server_config()?));
+        let listener =
+            TcpListener::bind(options.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: options.listen,
+                    source,
+                })?;
+        let ready = Arc::new(AtomicBool::new(false));
+        let router = router(
+            AppState {
+                policy,
+                metrics,
+                registry,
+                ready: ready.clone(),
+            },
+            options.body_limit,
+        );
+        Ok(Self {
+            listener,
+            acceptor,
+            certificate,
+            router,
+            options,
+            ready,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.options.listen)
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish within
+    /// the grace period.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(
+            self.certificate
+                .clone()
+                .watch(self.options.reload_interval, stop_rx),
+        );
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.options.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let builder = Arc::new(builder);
+        self.ready.store(true, Ordering::SeqCst);
+        tracing::info!(addr = %self.local_addr(), "admission server listening");
+
+        tokio::pin!(shutdown);
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(error) => {
+                        // Out of descriptors and the like: back off instead of spinning.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => break,
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = self.acceptor.clone();
+            let service = TowerToHyperService::new(self.router.clone());
+            let builder = builder.clone();
+            let handshake_timeout = self.options.header_read_timeout;
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await
+                {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(error)) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                if let Err(error) = watcher.watch(conn.into_owned()).await {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+            });
+        }
+
+        self.ready.store(false, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+        tracing::info!("admission server draining");
+        if tokio::time::timeout(self.options.shutdown_grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight admission requests did not finish within the grace period");
+        }
+    }
+}
+
+fn router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .route("/mutate", post(mutate))
+        .route("/validate", post(validate))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+async fn mutate(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    answer(&state, Review::Mutate, body)
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    answer(&state, Review::Validate, body)
+}
+
+fn answer(
+    state: &AppState,
+    review: Review,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let (status, outcome, response) = match body {
+        Err(rejection) => (
+            rejection.status(),
+            Outcome::Errored,
+            error_response(String::new(), rejection.status(), rejection.body_text()),
+        ),
+        Ok(body) => match read_request(&body) {
+            Err((uid, message)) => (
+                StatusCode::BAD_REQUEST,
+                Outcome::Errored,
+                error_response(uid, StatusCode::BAD_REQUEST, message),
+            ),
+            Ok(request) => {
+                let decision = match review {
+                    Review::Mutate => state.policy.mutate(&request),
+                    Review::Validate => state.policy.validate(&request),
+                };
+                let (outcome, response) = respond(&request, decision);
+                (StatusCode::OK, outcome, response)
+            }
+        },
+    };
+    state
+        .metrics
+        .observe(review, outcome, started.elapsed().as_secs_f64());
+    (status, axum::Json(response.into_review())).into_response()
+}
+
+/// Parses an AdmissionReview v1 request; on failure, the uid if one could be found
+/// and a message saying what is wrong.
+fn read_request(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, (String, String)> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| (String::new(), format!("request body is not JSON: {e}")))?;
+    let uid = value
+        .pointer("/request/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let api_version = value.get("apiVersion").and_then(Value::as_str);
+    let kind = value.get("kind").and_then(Value::as_str);
+    if api_version != Some("admission.k8s.io/v1") || kind != Some("AdmissionReview") {
+        return Err((
+            uid,
+            format!(
+                "expected an admission.k8s.io/v1 AdmissionReview, got {}/{}; set admissionReviewVersions: [\"v1\"] in the webhook configuration",
+                api_version.unwrap_or("<none>"),
+                kind.unwrap_or("<none>")
+            ),
+        ));
+    }
+    let review: AdmissionReview<DynamicObject> = serde_json::from_value(value)
+        .map_err(|e| (uid.clone(), format!("malformed AdmissionReview: {e}")))?;
+    review
+        .try_into()
+        .map_err(|_| (uid, "AdmissionReview has no request".to_string()))
+}
+
+fn respond(
+    request: &AdmissionRequest<DynamicObject>,
+    decision: Decision,
+) -> (Outcome, AdmissionResponse) {
+    let response = AdmissionResponse::from(request);
+    match decision {
+        Decision::Allow { patch, warnings } => {
+            let response = with_warnings(response, warnings);
+            if patch.0.is_empty() {
+                return (Outcome::Allowed, response);
+            }
+            match response.clone().with_patch(patch) {
+                Ok(patched) => (Outcome::Allowed, patched),
+                Err(error) => {
+                    let mut denied = response.deny(format!("could not encode the patch: {error}"));
+                    denied.result.code = 500;
+                    (Outcome::Errored, denied)
+                }
+            }
+        }
+        Decision::Deny {
+            message,
+            code,
+            warnings,
+        } => {
+            let mut denied = with_warnings(response, warnings).deny(message);
+            denied.result.code = code;
+            denied.result.reason = if code == 400 {
+                "BadRequest"
+            } else {
+                "Forbidden"
+            }
+            .into();
+            let outcome = if code == 400 {
+                Outcome::Errored
+            } else {
+                Outcome::Denied
+            };
+            (outcome, denied)
+        }
+    }
+}
+
+fn with_warnings(mut response: AdmissionResponse, warnings: Vec<String>) -> AdmissionResponse {
+    if !warnings.is_empty() {
+        response.warnings = Some(warnings);
+    }
+    response
+}
+
+fn error_response(uid: String, status: StatusCode, message: String) -> AdmissionResponse {
+    let mut response = AdmissionResponse::invalid(message);
+    response.uid = uid;
+    response.result.code = status.as_u16();
+    response
+}
