@@ -212,14 +212,14 @@ fn check_object(report: &mut Report, source: &str, object: Value) {
                 &object,
                 &mut errors,
                 &mut warnings,
-                |b| policy::validate_backup(b),
+                policy::validate_backup,
                 |b| KafkaBackup::validate_cel(b).map_err(|e| e.to_string()),
             ),
             "KafkaRestore" => check_typed::<KafkaRestore>(
                 &object,
                 &mut errors,
                 &mut warnings,
-                |r| policy::validate_restore(r),
+                policy::validate_restore,
                 |r| KafkaRestore::validate_cel(r).map_err(|e| e.to_string()),
             ),
             other => errors.push(format!(

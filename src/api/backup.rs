@@ -10,6 +10,8 @@ use super::common::{
 };
 
 /// Desired state of a KafkaBackup: the cluster, the storage, the topics and the schedule.
+// Several printer columns share a type; clippy reads that as a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "kafkabackup.com",

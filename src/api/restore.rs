@@ -15,6 +15,8 @@ use super::common::{
 };
 
 /// Desired state of a KafkaRestore: the backup, the target cluster and what to restore.
+// Several printer columns share a type; clippy reads that as a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "kafkabackup.com",

@@ -446,3 +446,90 @@ fn error_response(uid: String, status: StatusCode, message: String) -> Admission
     response.result.code = status.as_u16();
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request_json(uid: &str) -> Value {
+        json!({
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "request": {
+                "uid": uid,
+                "kind": {"group": "example.com", "version": "v1", "kind": "Widget"},
+                "resource": {"group": "example.com", "version": "v1", "resource": "widgets"},
+                "name": "w",
+                "namespace": "default",
+                "operation": "CREATE",
+                "userInfo": {},
+                "object": {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}},
+                "dryRun": false
+            }
+        })
+    }
+
+    #[test]
+    fn mutated_diffs_with_json_patch_and_is_empty_without_changes() {
+        let before = json!({"spec": {"a": 1}});
+        let after = json!({"spec": {"a": 1, "b": 2}});
+        let Decision::Allow { patch, .. } = Decision::mutated(&before, &after) else {
+            panic!("allowed")
+        };
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            json!([{"op": "add", "path": "/spec/b", "value": 2}])
+        );
+        let Decision::Allow { patch, .. } = Decision::mutated(&before, &before) else {
+            panic!("allowed")
+        };
+        assert!(patch.0.is_empty());
+    }
+
+    #[test]
+    fn read_request_accepts_v1_and_keeps_the_uid_on_errors() {
+        let request = read_request(request_json("u-1").to_string().as_bytes()).expect("valid");
+        assert_eq!(request.uid, "u-1");
+
+        let mut beta = request_json("u-2");
+        beta["apiVersion"] = json!("admission.k8s.io/v1beta1");
+        let (uid, message) = read_request(beta.to_string().as_bytes()).unwrap_err();
+        assert_eq!(uid, "u-2");
+        assert!(
+            message.contains("admission.k8s.io/v1beta1/AdmissionReview"),
+            "{message}"
+        );
+
+        let (uid, message) = read_request(b"[1,2").unwrap_err();
+        assert_eq!(uid, "");
+        assert!(message.contains("not JSON"));
+    }
+
+    #[test]
+    fn respond_carries_uid_warnings_codes_and_patch() {
+        let request = read_request(request_json("u-3").to_string().as_bytes()).unwrap();
+        let (outcome, response) = respond(
+            &request,
+            Decision::deny("no").with_warnings(vec!["careful".into()]),
+        );
+        assert_eq!(outcome, Outcome::Denied);
+        assert_eq!(response.uid, "u-3");
+        assert!(!response.allowed);
+        assert_eq!(response.result.code, 403);
+        assert_eq!(response.warnings, Some(vec!["careful".to_string()]));
+
+        let (outcome, response) = respond(&request, Decision::bad_request("unreadable"));
+        assert_eq!(outcome, Outcome::Errored);
+        assert_eq!(response.result.code, 400);
+
+        let (outcome, response) =
+            respond(&request, Decision::mutated(&json!({}), &json!({"x": 1})));
+        assert_eq!(outcome, Outcome::Allowed);
+        assert!(response.allowed);
+        assert!(response.patch.is_some());
+
+        let (_, response) = respond(&request, Decision::allow());
+        assert!(response.patch.is_none());
+    }
+}

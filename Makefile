@@ -1,0 +1,59 @@
+# The verbs a person types. `make run` starts the operator; `make test` runs the tests.
+CARGO   ?= cargo
+LISTEN  ?= 127.0.0.1:8443
+DEV_CERTS := certs/dev
+NAMESPACE ?= kafka-backup-operator
+SERVICE   ?= kafka-backup-operator-webhook
+
+.PHONY: build run test lint fmt generate certs cluster-certs e2e bench help
+
+help:
+	@echo "make run      start the operator locally (webhook on $(LISTEN) with development certificates)"
+	@echo "make test     run every test that needs no cluster"
+	@echo "make lint     rustfmt and clippy, warnings are errors"
+	@echo "make generate regenerate manifests/crds/crds.yaml"
+	@echo "make certs    write development certificates to $(DEV_CERTS)/"
+	@echo "make e2e      end-to-end tests against the cluster in KUBECONFIG"
+	@echo "make bench    criterion benchmarks and the webhook load run"
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+$(DEV_CERTS)/tls.crt:
+	$(CARGO) run -q -- certs --out $(DEV_CERTS) --dns localhost --ip 127.0.0.1
+
+certs:
+	$(CARGO) run -q -- certs --out $(DEV_CERTS) --dns localhost --ip 127.0.0.1
+
+run: $(DEV_CERTS)/tls.crt
+	$(CARGO) run -- run --listen $(LISTEN) --tls-cert $(DEV_CERTS)/tls.crt --tls-key $(DEV_CERTS)/tls.key
+
+test:
+	$(CARGO) test --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+generate:
+	$(CARGO) run -q -- crds > manifests/crds/crds.yaml
+
+# Serving certificate for a cluster without cert-manager: a Secret, and the CA in both
+# webhook configurations. Re-run to rotate.
+cluster-certs:
+	$(CARGO) run -q -- certs --out certs/cluster --dns $(SERVICE).$(NAMESPACE).svc --dns $(SERVICE).$(NAMESPACE).svc.cluster.local
+	kubectl -n $(NAMESPACE) create secret tls $(SERVICE)-tls --cert certs/cluster/tls.crt --key certs/cluster/tls.key --dry-run=client -o yaml | kubectl apply -f -
+	for kind in mutatingwebhookconfiguration validatingwebhookconfiguration; do \
+	  kubectl patch $$kind kafka-backup-operator --type json \
+	    -p "[{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\"$$(base64 -w0 < certs/cluster/ca.crt)\"}]"; \
+	done
+
+e2e:
+	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e -- --test-threads=2
+
+bench:
+	$(CARGO) bench --bench policy
+	benches/load.sh

@@ -1,0 +1,128 @@
+//! The install manifests: `kubectl kustomize` renders them (the same engine as
+//! `kubectl apply -k`), and the webhook configurations, Deployment and RBAC say what the
+//! design requires.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn render(dir: &str) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let output = Command::new("kubectl")
+        .args(["kustomize"])
+        .arg(&path)
+        .output()
+        .expect("kubectl is installed");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn r7_webhooks_fail_closed_without_side_effects_on_both_kinds() {
+    let objects = render("manifests");
+    for (kind, path) in [
+        ("MutatingWebhookConfiguration", "/mutate"),
+        ("ValidatingWebhookConfiguration", "/validate"),
+    ] {
+        let webhook = &find(&objects, kind)["webhooks"][0];
+        assert_eq!(webhook["failurePolicy"], "Fail", "{kind}");
+        assert_eq!(webhook["sideEffects"], "None", "{kind}");
+        assert_eq!(
+            webhook["admissionReviewVersions"],
+            serde_json::json!(["v1"]),
+            "{kind}"
+        );
+        assert_eq!(webhook["matchPolicy"], "Equivalent", "{kind}");
+        assert!(webhook["timeoutSeconds"].as_i64().unwrap() <= 10, "{kind}");
+        assert_eq!(webhook["clientConfig"]["service"]["path"], path);
+        let rule = &webhook["rules"][0];
+        assert_eq!(rule["operations"], serde_json::json!(["CREATE", "UPDATE"]));
+        assert_eq!(
+            rule["resources"],
+            serde_json::json!(["kafkabackups", "kafkarestores"])
+        );
+        assert_eq!(rule["apiGroups"], serde_json::json!(["kafkabackup.com"]));
+    }
+}
+
+#[test]
+fn deployment_runs_restricted_with_probes_and_the_tls_secret() {
+    let objects = render("manifests");
+    let pod = &find(&objects, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    let security = &container["securityContext"];
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert!(container["resources"]["limits"]["memory"].is_string());
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        "kafka-backup-operator-webhook-tls"
+    );
+}
+
+#[test]
+fn rbac_never_reads_secrets() {
+    let objects = render("manifests");
+    for role in objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
+    {
+        for rule in role["rules"].as_array().unwrap() {
+            let resources = rule["resources"].as_array().unwrap();
+            assert!(
+                !resources.iter().any(|r| r == "secrets" || r == "*"),
+                "{rule}"
+            );
+            assert!(
+                !rule["verbs"].as_array().unwrap().iter().any(|v| v == "*"),
+                "{rule}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cert_manager_overlay_issues_the_secret_and_injects_the_ca() {
+    let objects = render("manifests/cert-manager");
+    let certificate = find(&objects, "Certificate");
+    assert_eq!(
+        certificate["spec"]["secretName"],
+        "kafka-backup-operator-webhook-tls"
+    );
+    assert_eq!(
+        certificate["spec"]["dnsNames"][0],
+        "kafka-backup-operator-webhook.kafka-backup-operator.svc"
+    );
+    for kind in [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ] {
+        assert_eq!(
+            find(&objects, kind)["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            "kafka-backup-operator/kafka-backup-operator-webhook"
+        );
+    }
+}
