@@ -32,6 +32,7 @@ impl KafkaRestore {
             },
         );
         restore.metadata.namespace = Some("kafka".into());
+        restore.metadata.uid = Some("5f1c2a3e-0000-4000-8000-000000000001".into());
         restore.metadata.generation = Some(1);
         restore
     }
@@ -46,7 +47,7 @@ impl KafkaRestore {
     pub fn started(mut self) -> Self {
         let status = self.status.get_or_insert_with(KafkaRestoreStatus::default);
         status.restore = Some(RestoreAttempt {
-            job_name: "restore-orders-1".into(),
+            job_name: "restore-orders-restore-1".into(),
             attempt: 1,
             start_time: Some(Time(jiff::Timestamp::UNIX_EPOCH)),
             report_pvc: Some("restore-orders-report-x7k2p".into()),
@@ -93,6 +94,7 @@ impl KafkaBackup {
             },
         );
         backup.metadata.namespace = Some("kafka".into());
+        backup.metadata.uid = Some("5f1c2a3e-0000-4000-8000-000000000002".into());
         backup.metadata.generation = Some(1);
         backup
     }

@@ -7,7 +7,9 @@ pub mod admission;
 pub mod api;
 pub mod certs;
 pub mod constants;
+pub mod controller;
 #[cfg(test)]
 mod fixtures;
 pub mod manifest_check;
 pub mod policy;
+pub mod worker;

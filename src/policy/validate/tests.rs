@@ -451,7 +451,7 @@ fn r7_started_restore_may_change_only_enabled() {
     let review = validate_restore_update(&old, &changed);
     assert_eq!(fields(&review), ["spec.backupRef", "spec.dryRun"]);
     let message = &review.violations[0].message;
-    assert!(message.contains("restore-orders-1"), "{message}");
+    assert!(message.contains("restore-orders-restore-1"), "{message}");
     assert!(
         message.contains("delete it and create a new one"),
         "{message}"

@@ -1,0 +1,311 @@
+//! Planning a KafkaBackup reconcile (R2, R3, R8): the ConfigMap, the CronJob of a
+//! schedule or the Job of a one-shot backup, a run asked for with the run-now
+//! annotation, and the status with `lastBackup`, `backupHistory` and the next run.
+//! Pure: the reconciler observes, calls `plan_backup`, and applies the plan.
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+
+use super::build::{self, Connection, JobDefaults};
+use super::conditions::{self, Want};
+use super::names;
+use super::restore_plan::Blocker;
+use crate::api::backup::{BackupRun, KafkaBackupStatus};
+use crate::api::{KafkaBackup, condition as c};
+use crate::constants::{ANNOTATION_RUN_NOW, DEFAULT_BACKUP_HISTORY};
+use crate::policy;
+
+/// Annotation on the ConfigMap and CronJob with a hash of what was applied, so an
+/// unchanged child is not written again.
+pub const ANNOTATION_SPEC_HASH: &str = "kafkabackup.com/spec-hash";
+
+/// Everything the planner needs, gathered by the reconciler.
+pub struct BackupObservation<'a> {
+    pub backup: &'a KafkaBackup,
+    pub config_map: Option<ConfigMap>,
+    pub cronjob: Option<CronJob>,
+    /// Jobs labelled with this backup (one-shot, manual, and those the CronJob made).
+    pub jobs: Vec<Job>,
+    pub connection: Result<Connection, Blocker>,
+    pub defaults: &'a JobDefaults,
+    pub now: Time,
+}
+
+/// What the reconciler is to do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupPlan {
+    /// A ConfigMap to apply, when it differs from the one in the cluster.
+    pub config_map: Option<ConfigMap>,
+    /// A CronJob to apply, when it differs from the one in the cluster.
+    pub cronjob: Option<CronJob>,
+    /// A CronJob to delete: the schedule was removed.
+    pub delete_cronjob: Option<String>,
+    pub create_job: Option<Job>,
+    pub status: KafkaBackupStatus,
+}
+
+/// Plans one reconcile of a backup.
+pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build::BuildError> {
+    let backup = observed.backup;
+    let old_status = backup.status.clone().unwrap_or_default();
+    if backup.metadata.deletion_timestamp.is_some() || super::is_paused(backup) {
+        return Ok(BackupPlan {
+            status: old_status,
+            ..Default::default()
+        });
+    }
+    let name = backup.name_any();
+    let mut spec = backup.spec.clone();
+    policy::default_backup(&mut spec);
+    let defaulted = KafkaBackup {
+        spec,
+        ..backup.clone()
+    };
+    let mut plan = BackupPlan::default();
+
+    let history = merge_history(
+        &old_status,
+        &observed.jobs,
+        defaulted
+            .spec
+            .retention
+            .as_ref()
+            .and_then(|r| r.backup_history_limit),
+    );
+    let known = |job: &str| {
+        history.iter().any(|r| r.job_name == job)
+            || observed.jobs.iter().any(|j| j.name_any() == job)
+    };
+
+    let connection = match &observed.connection {
+        Ok(connection) => Some(connection),
+        Err(_) => None,
+    };
+    if let Some(connection) = connection {
+        let config = build::backup_worker_config(&defaulted, connection);
+        let config_map = build::config_map(
+            &defaulted,
+            names::backup_config_name(&name),
+            names::backup_labels(&name),
+            &config,
+        )?;
+        plan.config_map = changed(
+            config_map,
+            observed.config_map.as_ref().map(|c| &c.metadata),
+        );
+
+        match &defaulted.spec.schedule {
+            Some(_) => {
+                let cronjob = build::backup_cronjob(&defaulted, connection, observed.defaults)?;
+                plan.cronjob = changed(cronjob, observed.cronjob.as_ref().map(|c| &c.metadata));
+            }
+            None => {
+                plan.delete_cronjob = observed.cronjob.as_ref().map(|c| c.name_any());
+                let job_name = names::backup_job_name(&name);
+                if !known(&job_name) {
+                    plan.create_job = Some(build::backup_job(
+                        &defaulted,
+                        job_name,
+                        connection,
+                        observed.defaults,
+                    )?);
+                }
+            }
+        }
+        if plan.create_job.is_none()
+            && let Some(token) = backup
+                .annotations()
+                .get(ANNOTATION_RUN_NOW)
+                .filter(|t| !t.is_empty())
+        {
+            let job_name = names::backup_manual_job_name(&name, token);
+            if !known(&job_name) {
+                plan.create_job = Some(build::backup_job(
+                    &defaulted,
+                    job_name,
+                    connection,
+                    observed.defaults,
+                )?);
+            }
+        }
+    }
+
+    let running = observed
+        .jobs
+        .iter()
+        .filter(|j| finished(j).is_none())
+        .count()
+        + usize::from(plan.create_job.is_some());
+    let last = history.first().cloned();
+    let schedule = defaulted.spec.schedule.as_ref();
+    let wants = match (&observed.connection, running, &last) {
+        (Err(blocker), _, _) => vec![
+            Want::new(c::READY, false, blocker.reason, &blocker.message),
+            Want::new(c::ERROR, false, blocker.reason, "waiting, not failed"),
+        ],
+        (_, running, _) if running > 0 => vec![
+            Want::new(
+                c::READY,
+                false,
+                c::BACKUP_RUNNING,
+                format!("{running} backup Job(s) running"),
+            ),
+            Want::new(c::ERROR, false, c::BACKUP_RUNNING, "no error"),
+        ],
+        (_, _, Some(run)) if run.outcome == OUTCOME_FAILED => {
+            let message = format!(
+                "backup Job '{}' failed after its retries; see its pod's logs",
+                run.job_name
+            );
+            vec![
+                Want::new(c::READY, false, c::BACKUP_FAILED, &message),
+                Want::new(c::ERROR, true, c::BACKUP_FAILED, &message),
+            ]
+        }
+        (_, _, Some(run)) => vec![
+            Want::new(
+                c::READY,
+                true,
+                c::BACKUP_COMPLETED,
+                format!("backup Job '{}' completed", run.job_name),
+            ),
+            Want::new(c::ERROR, false, c::BACKUP_COMPLETED, "no error"),
+        ],
+        (_, _, None) => {
+            let message = match schedule {
+                Some(s) if s.suspend == Some(true) => "the schedule is suspended".to_string(),
+                Some(s) => format!("waiting for the first run of '{}'", s.cron),
+                None => "waiting for the backup Job".to_string(),
+            };
+            vec![
+                Want::new(c::READY, false, c::BACKUP_SCHEDULED, &message),
+                Want::new(c::ERROR, false, c::BACKUP_SCHEDULED, "no error"),
+            ]
+        }
+    };
+    let generation = backup.metadata.generation;
+    plan.status = KafkaBackupStatus {
+        observed_generation: generation,
+        conditions: conditions::merge(
+            &old_status.conditions,
+            &wants,
+            generation,
+            observed.now.clone(),
+        ),
+        last_backup: last,
+        backup_history: history,
+        next_schedule_time: schedule.filter(|s| s.suspend != Some(true)).and_then(|s| {
+            next_run(
+                &s.cron,
+                s.time_zone.as_deref().unwrap_or("Etc/UTC"),
+                &observed.now,
+            )
+        }),
+    };
+    Ok(plan)
+}
+
+pub const OUTCOME_SUCCEEDED: &str = "Succeeded";
+pub const OUTCOME_FAILED: &str = "Failed";
+
+/// The outcome of a finished Job, `None` while it runs.
+fn finished(job: &Job) -> Option<&'static str> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    conditions
+        .iter()
+        .filter(|c| c.status == "True")
+        .find_map(|c| match c.type_.as_str() {
+            "Complete" => Some(OUTCOME_SUCCEEDED),
+            "Failed" => Some(OUTCOME_FAILED),
+            _ => None,
+        })
+}
+
+/// Finished runs, newest first: the Jobs that still exist, and the history of those the
+/// CronJob has already cleaned up, bounded by the history limit.
+fn merge_history(old: &KafkaBackupStatus, jobs: &[Job], limit: Option<i32>) -> Vec<BackupRun> {
+    let mut runs: Vec<BackupRun> = jobs
+        .iter()
+        .filter_map(|job| {
+            let outcome = finished(job)?;
+            let status = job.status.as_ref();
+            Some(BackupRun {
+                job_name: job.name_any(),
+                backup_id: job.labels().get(crate::constants::LABEL_BACKUP).cloned(),
+                outcome: outcome.to_string(),
+                start_time: status.and_then(|s| s.start_time.clone()),
+                completion_time: status.and_then(|s| s.completion_time.clone()).or_else(|| {
+                    // A failed Job has no completionTime; its Failed condition has a time.
+                    status
+                        .and_then(|s| s.conditions.as_ref())
+                        .and_then(|cs| cs.iter().find(|c| c.type_ == "Failed"))
+                        .and_then(|c| c.last_transition_time.clone())
+                }),
+                records: None,
+                bytes: None,
+            })
+        })
+        .collect();
+    for run in old.backup_history.iter().chain(old.last_backup.iter()) {
+        if !runs.iter().any(|r| r.job_name == run.job_name) {
+            runs.push(run.clone());
+        }
+    }
+    runs.sort_by(|a, b| {
+        b.completion_time
+            .cmp(&a.completion_time)
+            .then_with(|| a.job_name.cmp(&b.job_name))
+    });
+    runs.truncate(usize::try_from(limit.unwrap_or(DEFAULT_BACKUP_HISTORY)).unwrap_or(0));
+    runs
+}
+
+/// The next time a cron expression fires after `now`, in its time zone.
+pub fn next_run(cron: &str, time_zone: &str, now: &Time) -> Option<Time> {
+    let schedule = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .build()
+        .parse(cron)
+        .ok()?;
+    let zone = jiff::tz::TimeZone::get(time_zone).ok()?;
+    let next = schedule
+        .find_next_occurrence(&now.0.to_zoned(zone), false)
+        .ok()?;
+    Some(Time(next.timestamp()))
+}
+
+/// Sets the hash annotation on `desired` and returns it only when the observed object
+/// carries a different hash (or does not exist).
+fn changed<T>(
+    mut desired: T,
+    observed: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+) -> Option<T>
+where
+    T: kube::Resource + serde::Serialize,
+{
+    let hash = format!(
+        "{:016x}",
+        stable_hash(&serde_json::to_string(&desired).unwrap_or_default())
+    );
+    desired
+        .meta_mut()
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(ANNOTATION_SPEC_HASH.to_string(), hash.clone());
+    let current = observed
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get(ANNOTATION_SPEC_HASH));
+    (current != Some(&hash)).then_some(desired)
+}
+
+/// 64-bit FNV-1a over the serialized object: stable across releases and processes.
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests;

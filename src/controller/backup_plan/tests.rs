@@ -1,0 +1,261 @@
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::*;
+use crate::api::backup::BackupSchedule;
+
+fn at(seconds: i64) -> Time {
+    Time(jiff::Timestamp::from_second(seconds).unwrap())
+}
+
+fn connection() -> Connection {
+    Connection {
+        bootstrap_servers: "kafka:9092".into(),
+        tls: false,
+        ca_secret: None,
+        authentication: None,
+    }
+}
+
+fn job(name: &str, state: Option<&str>, done: i64) -> Job {
+    Job {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(BTreeMap::from([(
+                "kafkabackup.com/backup".to_string(),
+                "daily-backup".to_string(),
+            )])),
+            ..Default::default()
+        },
+        status: Some(JobStatus {
+            start_time: Some(at(done - 10)),
+            completion_time: (state == Some("Complete")).then(|| at(done)),
+            conditions: state.map(|s| {
+                vec![JobCondition {
+                    type_: s.into(),
+                    status: "True".into(),
+                    last_transition_time: Some(at(done)),
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn scheduled() -> KafkaBackup {
+    KafkaBackup::test().with(|s| {
+        s.schedule = Some(BackupSchedule {
+            cron: "0 2 * * *".into(),
+            time_zone: None,
+            suspend: None,
+        })
+    })
+}
+
+fn plan(
+    backup: &KafkaBackup,
+    jobs: Vec<Job>,
+    config_map: Option<ConfigMap>,
+    cronjob: Option<CronJob>,
+) -> BackupPlan {
+    let defaults = JobDefaults {
+        image: "kafka-backup-operator:test".into(),
+    };
+    plan_backup(&BackupObservation {
+        backup,
+        config_map,
+        cronjob,
+        jobs,
+        connection: Ok(connection()),
+        defaults: &defaults,
+        now: at(1_767_225_600), // 2026-01-01T00:00:00Z
+    })
+    .expect("plan")
+}
+
+fn ready(plan: &BackupPlan) -> (&str, &str) {
+    let c = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    (c.status.as_str(), c.reason.as_str())
+}
+
+#[test]
+fn r8_schedule_makes_a_cronjob_with_forbid_time_zone_and_backoff_limit() {
+    let backup = scheduled().with(|s| s.backoff_limit = Some(1));
+    let plan = plan(&backup, vec![], None, None);
+    let cronjob = plan.cronjob.as_ref().expect("a CronJob");
+    let spec = cronjob.spec.as_ref().unwrap();
+    assert_eq!(
+        cronjob.metadata.name.as_deref(),
+        Some("daily-backup-backup")
+    );
+    assert_eq!(spec.schedule, "0 2 * * *");
+    assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
+    assert_eq!(spec.time_zone.as_deref(), Some("Etc/UTC"));
+    assert_eq!(spec.suspend, Some(false));
+    assert_eq!(spec.successful_jobs_history_limit, Some(3));
+    assert_eq!(
+        spec.job_template.spec.as_ref().unwrap().backoff_limit,
+        Some(1),
+        "R2"
+    );
+    assert!(plan.create_job.is_none());
+    assert_eq!(ready(&plan), ("False", "BackupScheduled"));
+    assert_eq!(
+        plan.status.next_schedule_time,
+        Some(at(1_767_225_600 + 2 * 3600))
+    );
+}
+
+#[test]
+fn r2_default_backoff_limit_of_a_backup_job_is_three() {
+    let plan = plan(&KafkaBackup::test(), vec![], None, None);
+    let job = plan.create_job.as_ref().expect("a one-shot Job");
+    assert_eq!(job.metadata.name.as_deref(), Some("daily-backup-backup"));
+    assert_eq!(job.spec.as_ref().unwrap().backoff_limit, Some(3));
+    assert_eq!(ready(&plan), ("False", "BackupRunning"));
+}
+
+#[test]
+fn r8_one_shot_backup_runs_once() {
+    let done = job("daily-backup-backup", Some("Complete"), 2000);
+    let plan_done = plan(&KafkaBackup::test(), vec![done], None, None);
+    assert!(plan_done.create_job.is_none());
+    assert_eq!(ready(&plan_done), ("True", "BackupCompleted"));
+    // The user deletes the finished Job: the history remembers it, so no second run.
+    let mut remembered = KafkaBackup::test();
+    remembered.status = Some(plan_done.status.clone());
+    assert!(plan(&remembered, vec![], None, None).create_job.is_none());
+}
+
+#[test]
+fn r3_failed_run_sets_backup_failed_and_error() {
+    let plan = plan(
+        &scheduled(),
+        vec![job("daily-backup-backup-1", Some("Failed"), 3000)],
+        None,
+        None,
+    );
+    assert_eq!(ready(&plan), ("False", "BackupFailed"));
+    let error = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Error")
+        .unwrap();
+    assert_eq!(error.status, "True");
+    assert_eq!(plan.status.last_backup.as_ref().unwrap().outcome, "Failed");
+}
+
+#[test]
+fn r3_history_is_newest_first_bounded_and_outlives_deleted_jobs() {
+    let backup = scheduled().with(|s| {
+        s.retention = Some(crate::api::backup::BackupRetention {
+            backup_history_limit: Some(2),
+            ..Default::default()
+        })
+    });
+    let jobs = vec![
+        job("daily-backup-backup-1", Some("Complete"), 1000),
+        job("daily-backup-backup-2", Some("Complete"), 3000),
+        job("daily-backup-backup-3", Some("Failed"), 2000),
+        job("daily-backup-backup-4", None, 4000),
+    ];
+    let first = plan(&backup, jobs, None, None);
+    let names: Vec<&str> = first
+        .status
+        .backup_history
+        .iter()
+        .map(|r| r.job_name.as_str())
+        .collect();
+    assert_eq!(names, ["daily-backup-backup-2", "daily-backup-backup-3"]);
+    assert_eq!(
+        first.status.last_backup.as_ref().unwrap().job_name,
+        "daily-backup-backup-2"
+    );
+    assert_eq!(ready(&first), ("False", "BackupRunning"));
+
+    let mut later = backup.clone();
+    later.status = Some(first.status.clone());
+    let second = plan(
+        &later,
+        vec![job("daily-backup-backup-4", Some("Complete"), 4000)],
+        None,
+        None,
+    );
+    let names: Vec<&str> = second
+        .status
+        .backup_history
+        .iter()
+        .map(|r| r.job_name.as_str())
+        .collect();
+    assert_eq!(names, ["daily-backup-backup-4", "daily-backup-backup-2"]);
+}
+
+#[test]
+fn run_now_annotation_makes_one_job_per_token() {
+    let mut backup = scheduled();
+    backup.metadata.annotations = Some(BTreeMap::from([(
+        ANNOTATION_RUN_NOW.to_string(),
+        "2026-01-01T10:00".to_string(),
+    )]));
+    let first = plan(&backup, vec![], None, None);
+    let manual = first
+        .create_job
+        .as_ref()
+        .expect("a manual run")
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    assert!(manual.starts_with("daily-backup-backup-"));
+    let again = plan(&backup, vec![job(&manual, None, 10)], None, None);
+    assert!(again.create_job.is_none());
+}
+
+#[test]
+fn r3_steady_state_writes_nothing() {
+    let backup = scheduled();
+    let first = plan(&backup, vec![], None, None);
+    let (config_map, cronjob) = (
+        first.config_map.clone().unwrap(),
+        first.cronjob.clone().unwrap(),
+    );
+    let mut observed = backup.clone();
+    observed.status = Some(first.status.clone());
+    let second = plan(&observed, vec![], Some(config_map), Some(cronjob));
+    assert!(second.config_map.is_none() && second.cronjob.is_none() && second.create_job.is_none());
+    assert_eq!(second.status, first.status);
+}
+
+#[test]
+fn r8_removing_the_schedule_deletes_the_cronjob() {
+    let cronjob = plan(&scheduled(), vec![], None, None).cronjob.unwrap();
+    let plan = plan(&KafkaBackup::test(), vec![], None, Some(cronjob));
+    assert_eq!(plan.delete_cronjob.as_deref(), Some("daily-backup-backup"));
+}
+
+#[test]
+fn r9_suspended_schedule_has_no_next_run() {
+    let backup = scheduled().with(|s| s.schedule.as_mut().unwrap().suspend = Some(true));
+    let plan = plan(&backup, vec![], None, None);
+    assert_eq!(plan.cronjob.unwrap().spec.unwrap().suspend, Some(true));
+    assert_eq!(plan.status.next_schedule_time, None);
+}
+
+#[test]
+fn next_run_follows_the_time_zone() {
+    // 02:00 in Brussels on 2026-01-01 is 01:00 UTC.
+    assert_eq!(
+        next_run("0 2 * * *", "Europe/Brussels", &at(1_767_225_600)),
+        Some(at(1_767_225_600 + 3600))
+    );
+}

@@ -1,0 +1,422 @@
+use super::*;
+use crate::api::CertificateAndKey;
+use crate::api::backup::{FilesystemStorage, S3CredentialsSecret, S3Storage};
+
+fn connection(authentication: Option<KafkaAuthentication>) -> Connection {
+    Connection {
+        bootstrap_servers: "kafka:9093".into(),
+        tls: true,
+        ca_secret: Some(SecretKeyRef {
+            name: "my-cluster-cluster-ca-cert".into(),
+            key: "ca.crt".into(),
+        }),
+        authentication,
+    }
+}
+
+fn scram() -> KafkaAuthentication {
+    KafkaAuthentication {
+        kind: AuthenticationType::ScramSha512,
+        username: Some("backup".into()),
+        password_secret: Some(SecretKeyRef {
+            name: "backup-user".into(),
+            key: "password".into(),
+        }),
+        certificate_and_key: None,
+    }
+}
+
+fn s3_with_credentials() -> BackupStorage {
+    BackupStorage {
+        kind: StorageType::S3,
+        s3: Some(S3Storage {
+            bucket: "b".into(),
+            credentials_secret: Some(S3CredentialsSecret {
+                name: "s3-creds".into(),
+                access_key_id_key: Some("id".into()),
+                secret_access_key_key: None,
+            }),
+            ..Default::default()
+        }),
+        filesystem: None,
+    }
+}
+
+fn defaults() -> JobDefaults {
+    JobDefaults {
+        image: "operator:1".into(),
+    }
+}
+
+fn pod(job: &Job) -> &PodSpec {
+    job.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
+}
+
+#[test]
+fn r6_restore_job_is_owned_labelled_and_runs_the_restore_command() {
+    let restore = KafkaRestore::test();
+    let job = restore_job(
+        &restore,
+        2,
+        "restore-orders-report-x7k2p",
+        &s3_with_credentials(),
+        &connection(None),
+        &defaults(),
+    )
+    .unwrap();
+    let owner = &job.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(
+        (
+            owner.kind.as_str(),
+            owner.controller,
+            owner.block_owner_deletion
+        ),
+        ("KafkaRestore", Some(true), Some(true))
+    );
+    let labels = job.metadata.labels.as_ref().unwrap();
+    assert_eq!(labels["kafkabackup.com/restore"], "restore-orders");
+    assert_eq!(labels["kafkabackup.com/attempt"], "2");
+    let pod_labels = job
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .as_ref()
+        .unwrap();
+    assert_eq!(pod_labels["kafkabackup.com/restore"], "restore-orders");
+    assert_eq!(
+        pod_labels["app.kubernetes.io/managed-by"],
+        "kafka-backup-operator"
+    );
+    let container = &pod(&job).containers[0];
+    assert_eq!(container.image.as_deref(), Some("operator:1"));
+    assert_eq!(
+        container.args.as_ref().unwrap(),
+        &["restore", "--config", "/etc/kafka-backup/config.yaml"]
+    );
+    assert!(
+        job.spec
+            .as_ref()
+            .unwrap()
+            .ttl_seconds_after_finished
+            .is_none(),
+        "R5: a restore Job never vanishes on its own"
+    );
+    assert_eq!(pod(&job).restart_policy.as_deref(), Some("Never"));
+}
+
+#[test]
+fn r5_restore_job_mounts_the_report_pvc_at_the_reports_path() {
+    let job = restore_job(
+        &KafkaRestore::test(),
+        1,
+        "restore-orders-report-x7k2p",
+        &s3_with_credentials(),
+        &connection(None),
+        &defaults(),
+    )
+    .unwrap();
+    let volume = pod(&job)
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "reports")
+        .unwrap();
+    assert_eq!(
+        volume.persistent_volume_claim.as_ref().unwrap().claim_name,
+        "restore-orders-report-x7k2p"
+    );
+    let mount = pod(&job).containers[0]
+        .volume_mounts
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.name == "reports")
+        .unwrap();
+    assert_eq!(mount.mount_path, wc::REPORTS_DIR);
+}
+
+#[test]
+fn pods_meet_the_restricted_pod_security_standard() {
+    let job = restore_job(
+        &KafkaRestore::test(),
+        1,
+        "p",
+        &s3_with_credentials(),
+        &connection(None),
+        &defaults(),
+    )
+    .unwrap();
+    let pod = pod(&job);
+    let pod_security = pod.security_context.as_ref().unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert_eq!(
+        pod_security.seccomp_profile.as_ref().unwrap().type_,
+        "RuntimeDefault"
+    );
+    let security = pod.containers[0].security_context.as_ref().unwrap();
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(
+        security
+            .capabilities
+            .as_ref()
+            .unwrap()
+            .drop
+            .as_ref()
+            .unwrap(),
+        &["ALL"]
+    );
+    assert!(
+        pod.volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .all(|v| v.host_path.is_none())
+    );
+}
+
+#[test]
+fn credentials_come_only_from_secret_references() {
+    let restore = KafkaRestore::test();
+    let job = restore_job(
+        &restore,
+        1,
+        "p",
+        &s3_with_credentials(),
+        &connection(Some(scram())),
+        &defaults(),
+    )
+    .unwrap();
+    let env = pod(&job).containers[0].env.as_ref().unwrap();
+    let from_secret = |name: &str| {
+        let var = env
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        assert!(var.value.is_none(), "{name} must not carry a literal value");
+        var.value_from
+            .as_ref()
+            .unwrap()
+            .secret_key_ref
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(from_secret(wc::ENV_SASL_PASSWORD).name, "backup-user");
+    assert_eq!(from_secret(wc::ENV_S3_ACCESS_KEY_ID).key, "id");
+    assert_eq!(
+        from_secret(wc::ENV_S3_SECRET_ACCESS_KEY).key,
+        "AWS_SECRET_ACCESS_KEY"
+    );
+
+    let config =
+        restore_worker_config(&restore, &s3_with_credentials(), &connection(Some(scram())));
+    let yaml = config_map(&restore, "c".into(), Default::default(), &config)
+        .unwrap()
+        .data
+        .unwrap()["config.yaml"]
+        .clone();
+    assert!(yaml.contains("passwordEnv: KAFKA_SASL_PASSWORD"), "{yaml}");
+    assert!(
+        !yaml.contains("backup-user") && !yaml.contains("s3-creds"),
+        "no Secret names or values in the ConfigMap: {yaml}"
+    );
+    assert!(
+        yaml.contains("caFile: /etc/kafka-backup/tls/ca/ca.crt"),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn mutual_tls_mounts_the_client_certificate_secret() {
+    let auth = KafkaAuthentication {
+        kind: AuthenticationType::Tls,
+        username: None,
+        password_secret: None,
+        certificate_and_key: Some(CertificateAndKey {
+            secret_name: "backup-user".into(),
+            certificate: "user.crt".into(),
+            key: "user.key".into(),
+        }),
+    };
+    let backup = KafkaBackup::test();
+    let job = backup_job(
+        &backup,
+        "j".into(),
+        &connection(Some(auth.clone())),
+        &defaults(),
+    )
+    .unwrap();
+    let volume = pod(&job)
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "kafka-client")
+        .unwrap();
+    assert_eq!(
+        volume.secret.as_ref().unwrap().secret_name.as_deref(),
+        Some("backup-user")
+    );
+    let config = backup_worker_config(&backup, &connection(Some(auth)));
+    let tls = config.kafka.tls.unwrap();
+    assert_eq!(
+        tls.cert_file.as_deref(),
+        Some("/etc/kafka-backup/tls/client/user.crt")
+    );
+    assert_eq!(
+        tls.key_file.as_deref(),
+        Some("/etc/kafka-backup/tls/client/user.key")
+    );
+}
+
+#[test]
+fn template_and_image_are_honoured_and_cannot_override_ours() {
+    let backup = KafkaBackup::test().with(|s| {
+        s.image = Some("registry/worker:2".into());
+        s.template = Some(PodTemplate {
+            service_account_name: Some("backup-sa".into()),
+            node_selector: Some([("pool".to_string(), "kafka".to_string())].into()),
+            labels: Some(
+                [
+                    ("team".to_string(), "a".to_string()),
+                    ("kafkabackup.com/backup".to_string(), "spoof".to_string()),
+                ]
+                .into(),
+            ),
+            env: Some(vec![
+                EnvVar {
+                    name: "RUST_LOG".into(),
+                    value: Some("debug".into()),
+                    ..Default::default()
+                },
+                EnvVar {
+                    name: "POD_NAME".into(),
+                    value: Some("spoof".into()),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        })
+    });
+    let job = backup_job(&backup, "j".into(), &connection(None), &defaults()).unwrap();
+    let pod_spec = pod(&job);
+    assert_eq!(pod_spec.service_account_name.as_deref(), Some("backup-sa"));
+    assert_eq!(pod_spec.node_selector.as_ref().unwrap()["pool"], "kafka");
+    assert_eq!(
+        pod_spec.containers[0].image.as_deref(),
+        Some("registry/worker:2")
+    );
+    let labels = job
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .as_ref()
+        .unwrap();
+    assert_eq!(labels["team"], "a");
+    assert_eq!(labels["kafkabackup.com/backup"], "daily-backup");
+    let env = pod_spec.containers[0].env.as_ref().unwrap();
+    assert!(env.iter().any(|e| e.name == "RUST_LOG"));
+    assert_eq!(env.iter().filter(|e| e.name == "POD_NAME").count(), 1);
+    assert!(
+        env.iter()
+            .find(|e| e.name == "POD_NAME")
+            .unwrap()
+            .value
+            .is_none()
+    );
+}
+
+#[test]
+fn filesystem_storage_is_mounted_read_only_for_restores() {
+    let storage = BackupStorage {
+        kind: StorageType::Filesystem,
+        s3: None,
+        filesystem: Some(FilesystemStorage {
+            claim_name: "backups".into(),
+            path: Some("prod".into()),
+        }),
+    };
+    let job = restore_job(
+        &KafkaRestore::test(),
+        1,
+        "p",
+        &storage,
+        &connection(None),
+        &defaults(),
+    )
+    .unwrap();
+    let mount = pod(&job).containers[0]
+        .volume_mounts
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.name == "storage")
+        .unwrap();
+    assert_eq!(mount.read_only, Some(true));
+    let config = restore_worker_config(&KafkaRestore::test(), &storage, &connection(None));
+    assert_eq!(
+        config.storage,
+        wc::StorageLocation::Filesystem {
+            path: "/var/lib/kafka-backup/storage/prod".into()
+        }
+    );
+}
+
+#[test]
+fn r5_report_pvc_is_owned_and_sized_by_spec_report() {
+    let restore = KafkaRestore::test().with(|s| {
+        s.report = Some(crate::api::restore::ReportVolume {
+            storage_class_name: Some("fast".into()),
+            size: Some(Quantity("2Gi".into())),
+        })
+    });
+    let pvc = report_pvc(&restore, "restore-orders-report-x7k2p".into()).unwrap();
+    let spec = pvc.spec.unwrap();
+    assert_eq!(spec.storage_class_name.as_deref(), Some("fast"));
+    assert_eq!(
+        spec.resources.unwrap().requests.unwrap()["storage"],
+        Quantity("2Gi".into())
+    );
+    assert_eq!(
+        pvc.metadata.owner_references.unwrap()[0].kind,
+        "KafkaRestore"
+    );
+    assert_eq!(
+        pvc.metadata.labels.unwrap()["kafkabackup.com/restore"],
+        "restore-orders"
+    );
+}
+
+#[test]
+fn worker_config_round_trips_through_yaml() {
+    let config = restore_worker_config(
+        &KafkaRestore::test(),
+        &s3_with_credentials(),
+        &connection(Some(scram())),
+    );
+    let parsed: WorkerConfig = serde_yaml::from_str(&config.to_yaml().unwrap()).unwrap();
+    assert_eq!(parsed, config);
+    assert_eq!(parsed.backup_id, "daily-backup");
+    assert_eq!(parsed.restore.unwrap().report_dir, wc::REPORTS_DIR);
+}
+
+#[test]
+fn an_owner_without_uid_is_an_error_not_a_panic() {
+    let mut restore = KafkaRestore::test();
+    restore.metadata.uid = None;
+    assert!(matches!(
+        report_pvc(&restore, "p".into()),
+        Err(BuildError::NoOwner(_))
+    ));
+}

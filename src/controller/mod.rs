@@ -1,0 +1,738 @@
+//! The controller: reconciles KafkaRestore and KafkaBackup into Jobs, CronJobs,
+//! ConfigMaps and PVCs. Each reconcile is a pipeline: observe (IO), plan (pure,
+//! `restore_plan` / `backup_plan`), confirm a new Job with a live read (IO, R1), apply
+//! (IO), write status only when it changed (IO, R3), and publish an Event on a
+//! transition. Cleanup on delete goes through the `kafkabackup.com/cleanup` finalizer (R4).
+
+pub mod backup_plan;
+pub mod build;
+pub mod conditions;
+pub mod metrics;
+pub mod names;
+pub mod restore_plan;
+pub mod strimzi;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, PropagationPolicy,
+};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{self, finalizer};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+
+use self::backup_plan::{BackupObservation, plan_backup};
+use self::build::{Connection, JobDefaults};
+use self::metrics::ControllerMetrics;
+use self::restore_plan::{Blocker, RestoreObservation, plan_restore};
+use crate::api::backup::BackupStorage;
+use crate::api::{ClusterSource, KafkaBackup, KafkaRestore, SecretKeyRef, condition as c};
+use crate::constants::{ANNOTATION_PAUSE, FIELD_MANAGER, FINALIZER};
+use crate::policy;
+
+/// How long any single API call may take.
+const API_TIMEOUT: Duration = Duration::from_secs(20);
+/// Resync of a settled resource, as a safety net beside the watches.
+const RESYNC: Duration = Duration::from_secs(300);
+/// Retry of a resource waiting on something not watched (a KafkaBackup, a Strimzi Kafka).
+const WAIT_RETRY: Duration = Duration::from_secs(30);
+
+/// Why a reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("building a child: {0}")]
+    Build(#[from] build::BuildError),
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<finalizer::Error<Error>>),
+    #[error("the API did not answer within {API_TIMEOUT:?}")]
+    Timeout,
+    #[error("serializing: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// A short, stable label for metrics and logs.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::Kube(kube::Error::Api(status)) if status.code == 409 => "conflict",
+            Error::Kube(kube::Error::Api(status)) if status.code == 403 => "forbidden",
+            Error::Kube(_) => "api",
+            Error::Build(_) => "build",
+            Error::Finalizer(inner) => match inner.as_ref() {
+                finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e.class(),
+                _ => "finalizer",
+            },
+            Error::Timeout => "timeout",
+            Error::Serialize(_) => "build",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether a resource carries `strimzi.io/pause-reconciliation: "true"`.
+pub fn is_paused<K: Resource>(resource: &K) -> bool {
+    resource
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_PAUSE))
+        .is_some_and(|v| v == "true")
+}
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    pub client: Client,
+    /// Cache of restore Jobs, fed by the Job watch.
+    pub restore_jobs: Store<Job>,
+    pub defaults: JobDefaults,
+    pub metrics: ControllerMetrics,
+    pub recorder: Recorder,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        restore_jobs: Store<Job>,
+        defaults: JobDefaults,
+        metrics: ControllerMetrics,
+        instance: String,
+    ) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: FIELD_MANAGER.into(),
+                instance: Some(instance),
+            },
+        );
+        Self {
+            client,
+            restore_jobs,
+            defaults,
+            metrics,
+            recorder,
+        }
+    }
+}
+
+async fn timed<T>(call: impl std::future::Future<Output = Result<T, kube::Error>>) -> Result<T> {
+    tokio::time::timeout(API_TIMEOUT, call)
+        .await
+        .map_err(|_| Error::Timeout)?
+        .map_err(Error::Kube)
+}
+
+/// `Ok(None)` for 404.
+async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    timed(api.get_opt(name)).await
+}
+
+fn now() -> Time {
+    Time(jiff::Timestamp::now())
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::rng();
+    (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// KafkaRestore
+
+/// Reconciles one KafkaRestore.
+pub async fn reconcile_restore(restore: Arc<KafkaRestore>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let namespace = restore.namespace().unwrap_or_default();
+    let api: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, restore, |event| async {
+        match event {
+            finalizer::Event::Apply(restore) => apply_restore(&restore, &ctx).await,
+            finalizer::Event::Cleanup(restore) => {
+                cleanup(
+                    &ctx,
+                    &namespace,
+                    &names::restore_selector(&restore.name_any()),
+                    true,
+                )
+                .await
+            }
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    ctx.metrics.reconciled(
+        "KafkaRestore",
+        started.elapsed(),
+        result.as_ref().err().map(Error::class),
+    );
+    result
+}
+
+async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> {
+    if is_paused(restore) {
+        tracing::debug!(restore = %restore.name_any(), "reconciliation paused");
+        return Ok(Action::await_change());
+    }
+    let namespace = restore.namespace().unwrap_or_default();
+    let name = restore.name_any();
+    let review = policy::validate_restore(restore);
+    if !review.is_allowed() {
+        let blocker = Blocker {
+            reason: c::INVALID_SPEC,
+            message: review.denial_message(),
+        };
+        let status = restore_plan::blocked_status(restore, &blocker, now());
+        write_restore_status(ctx, restore, status).await?;
+        return Ok(Action::await_change());
+    }
+
+    let cached_jobs: Vec<Job> = ctx
+        .restore_jobs
+        .state()
+        .iter()
+        .filter(|j| {
+            j.namespace().as_deref() == Some(namespace.as_str())
+                && j.labels().get(crate::constants::LABEL_RESTORE) == Some(&name)
+        })
+        .map(|j| (**j).clone())
+        .collect();
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+    let pvc_list = timed(pvcs.list(&ListParams::default().labels(&names::restore_selector(&name))))
+        .await?
+        .items;
+    let backup_storage = backup_storage(ctx, &namespace, &restore.spec.backup_ref.name).await?;
+    let connection = connection(ctx, &namespace, restore.spec.cluster()).await?;
+    let suffix = random_suffix();
+    let mut observation = RestoreObservation {
+        restore,
+        jobs: cached_jobs,
+        pvcs: pvc_list,
+        active_pods: 0,
+        fresh_pvc_suffix: &suffix,
+        backup_storage,
+        connection,
+        defaults: &ctx.defaults,
+        now: now(),
+    };
+    let mut plan = plan_restore(&observation)?;
+
+    // R1: the cache may be stale. A new Job is only made when a live read of the restore,
+    // its Jobs and its pods agrees.
+    let live_restore;
+    if plan.creates_job() {
+        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+        let Some(fresh) = get_opt(&restores, &name).await? else {
+            return Ok(Action::await_change());
+        };
+        live_restore = fresh;
+        let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+        let selector = ListParams::default().labels(&names::restore_selector(&name));
+        observation.restore = &live_restore;
+        observation.jobs = timed(jobs.list(&selector)).await?.items;
+        observation.active_pods = timed(pods.list(&selector))
+            .await?
+            .items
+            .iter()
+            .filter(|p| {
+                !matches!(
+                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    Some("Succeeded" | "Failed")
+                )
+            })
+            .count();
+        plan = plan_restore(&observation)?;
+    }
+    let current = observation.restore;
+
+    if let Some(pvc) = &plan.create_pvc {
+        create_or_adopt(&pvcs, pvc).await?;
+    }
+    if let Some(config_map) = &plan.config_map {
+        apply(
+            &Api::<ConfigMap>::namespaced(ctx.client.clone(), &namespace),
+            config_map,
+        )
+        .await?;
+    }
+    if let Some(job) = &plan.create_job {
+        let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+        if create_or_adopt(&jobs, job).await? {
+            ctx.metrics.job_created("KafkaRestore");
+        }
+    }
+    if let Some((job, suspend)) = &plan.suspend_job {
+        let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+        timed(jobs.patch(
+            job,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"suspend": suspend}})),
+        ))
+        .await?;
+    }
+    let labels_differ = plan
+        .labels
+        .iter()
+        .any(|(k, v)| current.labels().get(k) != Some(v));
+    if labels_differ {
+        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+        timed(restores.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": plan.labels}})),
+        ))
+        .await?;
+    }
+    let old_reason = current
+        .status
+        .as_ref()
+        .and_then(|s| conditions::ready_reason(&s.conditions))
+        .map(str::to_owned);
+    let new_reason = conditions::ready_reason(&plan.status.conditions).map(str::to_owned);
+    let waiting = plan.status.conditions.iter().any(|c| {
+        c.type_ == c::READY && matches!(c.reason.as_str(), "BackupNotFound" | "ClusterNotReady")
+    });
+    write_restore_status(ctx, current, plan.status.clone()).await?;
+    if old_reason != new_reason {
+        let message = plan
+            .status
+            .conditions
+            .first()
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        publish(
+            ctx,
+            current,
+            new_reason.as_deref().unwrap_or_default(),
+            message,
+        )
+        .await;
+    }
+    Ok(if waiting {
+        Action::requeue(WAIT_RETRY)
+    } else {
+        Action::requeue(RESYNC)
+    })
+}
+
+async fn write_restore_status(
+    ctx: &Context,
+    restore: &KafkaRestore,
+    status: crate::api::KafkaRestoreStatus,
+) -> Result<()> {
+    if restore.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let api: Api<KafkaRestore> =
+        Api::namespaced(ctx.client.clone(), &restore.namespace().unwrap_or_default());
+    timed(api.patch_status(
+        &restore.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": status})),
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The storage of the KafkaBackup a restore reads from.
+async fn backup_storage(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<BackupStorage, Blocker>> {
+    let backups: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), namespace);
+    Ok(match get_opt(&backups, name).await? {
+        Some(backup) => Ok(backup.spec.storage),
+        None => Err(Blocker {
+            reason: "BackupNotFound",
+            message: format!(
+                "spec.backupRef.name: KafkaBackup '{name}' not found in namespace '{namespace}'"
+            ),
+        }),
+    })
+}
+
+/// How to reach the cluster of a resource: as given, or resolved through Strimzi.
+async fn connection(
+    ctx: &Context,
+    namespace: &str,
+    source: Option<ClusterSource<'_>>,
+) -> Result<Result<Connection, Blocker>> {
+    match source {
+        None => Ok(Err(Blocker {
+            reason: c::INVALID_SPEC,
+            message: "set spec.strimziClusterRef or spec.kafka".into(),
+        })),
+        Some(ClusterSource::Direct(kafka)) => Ok(Ok(Connection {
+            bootstrap_servers: kafka.bootstrap_servers.clone(),
+            tls: kafka.tls.is_some(),
+            ca_secret: kafka.tls.as_ref().and_then(|t| t.ca_secret.clone()),
+            authentication: kafka.authentication.clone(),
+        })),
+        Some(ClusterSource::Strimzi(reference)) => {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(ctx.client.clone(), namespace, &strimzi::kafka_resource());
+            let kafka = match timed(api.get_opt(&reference.name)).await {
+                Ok(kafka) => kafka,
+                // No Strimzi CRD in this cluster: the same answer as a missing cluster.
+                Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => None,
+                Err(e) => return Err(e),
+            };
+            Ok(strimzi::resolve(reference, kafka.as_ref())
+                .map(|listener| Connection {
+                    bootstrap_servers: listener.bootstrap_servers,
+                    tls: listener.ca_secret.is_some(),
+                    ca_secret: listener
+                        .ca_secret
+                        .map(|(name, key)| SecretKeyRef { name, key }),
+                    authentication: None,
+                })
+                .map_err(|e| Blocker {
+                    reason: "ClusterNotReady",
+                    message: e.to_string(),
+                }))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// KafkaBackup
+
+/// Reconciles one KafkaBackup.
+pub async fn reconcile_backup(backup: Arc<KafkaBackup>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let namespace = backup.namespace().unwrap_or_default();
+    let api: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, backup, |event| async {
+        match event {
+            finalizer::Event::Apply(backup) => apply_backup(&backup, &ctx).await,
+            finalizer::Event::Cleanup(backup) => {
+                cleanup(
+                    &ctx,
+                    &namespace,
+                    &names::backup_selector(&backup.name_any()),
+                    false,
+                )
+                .await
+            }
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    ctx.metrics.reconciled(
+        "KafkaBackup",
+        started.elapsed(),
+        result.as_ref().err().map(Error::class),
+    );
+    result
+}
+
+async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<Action> {
+    if is_paused(backup) {
+        return Ok(Action::await_change());
+    }
+    let namespace = backup.namespace().unwrap_or_default();
+    let name = backup.name_any();
+    let review = policy::validate_backup(backup);
+    let connection = if review.is_allowed() {
+        connection(ctx, &namespace, backup.spec.cluster()).await?
+    } else {
+        Err(Blocker {
+            reason: c::INVALID_SPEC,
+            message: review.denial_message(),
+        })
+    };
+    let selector = ListParams::default().labels(&names::backup_selector(&name));
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    let cronjobs: Api<CronJob> = Api::namespaced(ctx.client.clone(), &namespace);
+    let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+    let observation = BackupObservation {
+        backup,
+        config_map: get_opt(&config_maps, &names::backup_config_name(&name)).await?,
+        cronjob: get_opt(&cronjobs, &names::backup_cronjob_name(&name)).await?,
+        jobs: timed(jobs.list(&selector)).await?.items,
+        connection,
+        defaults: &ctx.defaults,
+        now: now(),
+    };
+    let plan = plan_backup(&observation)?;
+    if let Some(config_map) = &plan.config_map {
+        apply(&config_maps, config_map).await?;
+    }
+    if let Some(cronjob) = &plan.cronjob {
+        apply(&cronjobs, cronjob).await?;
+    }
+    if let Some(cronjob) = &plan.delete_cronjob {
+        timed(cronjobs.delete(cronjob, &background())).await?;
+    }
+    if let Some(job) = &plan.create_job
+        && create_or_adopt(&jobs, job).await?
+    {
+        ctx.metrics.job_created("KafkaBackup");
+    }
+    if backup.status.as_ref() != Some(&plan.status) {
+        let api: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
+        timed(api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": plan.status})),
+        ))
+        .await?;
+    }
+    let old_reason = backup
+        .status
+        .as_ref()
+        .and_then(|s| conditions::ready_reason(&s.conditions))
+        .map(str::to_owned);
+    let new_reason = conditions::ready_reason(&plan.status.conditions).map(str::to_owned);
+    if old_reason != new_reason {
+        let message = plan
+            .status
+            .conditions
+            .first()
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        publish(
+            ctx,
+            backup,
+            new_reason.as_deref().unwrap_or_default(),
+            message,
+        )
+        .await;
+    }
+    Ok(match &observation.connection {
+        Err(_) => Action::requeue(WAIT_RETRY),
+        Ok(_) => Action::requeue(RESYNC),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared steps
+
+fn background() -> DeleteParams {
+    DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..Default::default()
+    }
+}
+
+/// Creates `object`; AlreadyExists means it is there already and is adopted (R1).
+/// Returns whether this call created it.
+async fn create_or_adopt<K>(api: &Api<K>, object: &K) -> Result<bool>
+where
+    K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    match timed(api.create(&params, object)).await {
+        Ok(_) => {
+            tracing::info!(name = %object.meta().name.clone().unwrap_or_default(), "created");
+            Ok(true)
+        }
+        Err(Error::Kube(kube::Error::Api(status))) if status.code == 409 => {
+            tracing::info!(name = %object.meta().name.clone().unwrap_or_default(), "already exists; adopted");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Server-side apply under the operator's field manager.
+async fn apply<K>(api: &Api<K>, object: &K) -> Result<()>
+where
+    K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let mut body = serde_json::to_value(object)?;
+    body["apiVersion"] = json!(K::api_version(&K::DynamicType::default()));
+    body["kind"] = json!(K::kind(&K::DynamicType::default()));
+    timed(api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(body),
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Removes everything made for a resource (R4): Jobs and CronJobs with Background
+/// propagation, their pods (finished ones too), ConfigMaps and, for a restore, the report
+/// PVC. The finalizer helper then removes only our finalizer.
+async fn cleanup(ctx: &Context, namespace: &str, selector: &str, restore: bool) -> Result<Action> {
+    let list = ListParams::default().labels(selector);
+    let client = ctx.client.clone();
+    timed(
+        Api::<Job>::namespaced(client.clone(), namespace).delete_collection(&background(), &list),
+    )
+    .await?;
+    if !restore {
+        timed(
+            Api::<CronJob>::namespaced(client.clone(), namespace)
+                .delete_collection(&background(), &list),
+        )
+        .await?;
+    }
+    timed(
+        Api::<Pod>::namespaced(client.clone(), namespace).delete_collection(&background(), &list),
+    )
+    .await?;
+    timed(
+        Api::<ConfigMap>::namespaced(client.clone(), namespace)
+            .delete_collection(&background(), &list),
+    )
+    .await?;
+    if restore {
+        timed(
+            Api::<PersistentVolumeClaim>::namespaced(client, namespace)
+                .delete_collection(&background(), &list),
+        )
+        .await?;
+    }
+    tracing::info!(%namespace, %selector, "cleaned up");
+    Ok(Action::await_change())
+}
+
+/// Publishes an Event for a transition of the Ready reason. An Event that cannot be
+/// written is logged, not retried: it must never block a reconcile.
+async fn publish<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    resource: &K,
+    reason: &str,
+    note: String,
+) {
+    let warning = matches!(
+        reason,
+        c::RESTORE_FAILED
+            | c::BACKUP_FAILED
+            | c::INVALID_SPEC
+            | "BackupNotFound"
+            | "ClusterNotReady"
+    );
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1024).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(error) = ctx
+        .recorder
+        .publish(&event, &resource.object_ref(&()))
+        .await
+    {
+        tracing::warn!(%error, "could not publish an event");
+    }
+}
+
+/// Requeue after an error by its class: conflicts retry soon, the rest back off.
+pub fn error_policy<K>(_resource: Arc<K>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(%error, class = error.class(), "reconcile failed");
+    match error.class() {
+        "conflict" => Action::requeue(Duration::from_secs(1)),
+        "forbidden" | "build" => Action::requeue(Duration::from_secs(120)),
+        _ => Action::requeue(Duration::from_secs(15)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running
+
+/// Runs both controllers until `stop` completes.
+pub async fn run_controllers(
+    client: Client,
+    defaults: JobDefaults,
+    metrics: ControllerMetrics,
+    instance: String,
+    stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let managed_selector = format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGED_BY);
+    let managed = watcher::Config::default().labels(&managed_selector);
+    let restore_jobs_config = watcher::Config::default().labels(&format!(
+        "{managed_selector},{}",
+        crate::constants::LABEL_RESTORE
+    ));
+    let backup_jobs_config = watcher::Config::default().labels(&format!(
+        "{managed_selector},{}",
+        crate::constants::LABEL_BACKUP
+    ));
+    let (restore_jobs, writer) = reflector::store();
+    let job_stream = reflector::reflector(
+        writer,
+        watcher(Api::<Job>::all(client.clone()), restore_jobs_config),
+    )
+    .default_backoff()
+    .touched_objects();
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        restore_jobs,
+        defaults,
+        metrics,
+        instance,
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let restores = Controller::new(
+        Api::<KafkaRestore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns_stream(job_stream)
+    .owns(
+        Api::<PersistentVolumeClaim>::all(client.clone()),
+        managed.clone(),
+    )
+    .graceful_shutdown_on(stopped(stop_rx.clone()))
+    .run(reconcile_restore, error_policy, ctx.clone())
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(%error, "restore reconcile");
+        }
+    });
+    let backups = Controller::new(
+        Api::<KafkaBackup>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Job>::all(client.clone()), backup_jobs_config)
+    .owns(Api::<CronJob>::all(client.clone()), managed.clone())
+    .graceful_shutdown_on(stopped(stop_rx))
+    .run(reconcile_backup, error_policy, ctx)
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(%error, "backup reconcile");
+        }
+    });
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+    });
+    tracing::info!("controllers running");
+    tokio::join!(restores, backups);
+    tracing::info!("controllers stopped");
+}

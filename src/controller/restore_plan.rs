@@ -1,0 +1,354 @@
+//! Planning a KafkaRestore reconcile from what was observed (R1, R3, R5, R6, R9): which
+//! PVC, ConfigMap and Job to create, which Job to suspend or resume, the labels and the
+//! status. Pure: the reconciler observes, calls `plan_restore`, and applies the plan.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+
+use super::build::{self, Connection, JobDefaults};
+use super::conditions::{self, Want};
+use super::names::{self, LABEL_ATTEMPT};
+use crate::api::backup::BackupStorage;
+use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
+use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
+use crate::policy;
+
+/// Everything the planner needs, gathered by the reconciler.
+pub struct RestoreObservation<'a> {
+    pub restore: &'a KafkaRestore,
+    /// Jobs labelled with this restore. Before a new Job is planned, the reconciler
+    /// confirms these with a live read.
+    pub jobs: Vec<Job>,
+    /// PVCs labelled with this restore.
+    pub pvcs: Vec<PersistentVolumeClaim>,
+    /// Pods of this restore that have not finished (a deleted Job's pods may linger).
+    pub active_pods: usize,
+    /// A random suffix, should a new report PVC be needed.
+    pub fresh_pvc_suffix: &'a str,
+    /// The storage of the referenced KafkaBackup, or why it cannot be used.
+    pub backup_storage: Result<BackupStorage, Blocker>,
+    /// How to reach the target cluster, or why it cannot be reached yet.
+    pub connection: Result<Connection, Blocker>,
+    pub defaults: &'a JobDefaults,
+    pub now: Time,
+}
+
+/// Something outside the restore that keeps a Job from being made, with a condition
+/// reason and a message for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocker {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// What the reconciler is to do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RestorePlan {
+    pub create_pvc: Option<PersistentVolumeClaim>,
+    pub config_map: Option<ConfigMap>,
+    pub create_job: Option<Job>,
+    /// A Job whose `spec.suspend` must change, and the new value (R9).
+    pub suspend_job: Option<(String, bool)>,
+    /// The operator's labels on the KafkaRestore (R6).
+    pub labels: BTreeMap<String, String>,
+    pub status: KafkaRestoreStatus,
+}
+
+impl RestorePlan {
+    /// Whether the plan creates a Job, so the reconciler must confirm it live first (R1).
+    pub fn creates_job(&self) -> bool {
+        self.create_job.is_some()
+    }
+}
+
+/// The state of a Job as the restore sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JobState {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+fn job_state(job: &Job) -> JobState {
+    let conditions = job.status.as_ref().and_then(|s| s.conditions.as_ref());
+    let holds = |type_: &str| {
+        conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == type_ && c.status == "True"))
+    };
+    if holds("Complete") {
+        JobState::Succeeded
+    } else if holds("Failed") {
+        JobState::Failed
+    } else {
+        JobState::Running
+    }
+}
+
+fn attempt_of(job: &Job) -> Option<i32> {
+    job.labels().get(LABEL_ATTEMPT).and_then(|a| a.parse().ok())
+}
+
+/// Plans one reconcile of a restore. Never plans a Job after `RestoreComplete=True`,
+/// after a failure, or while a Job of the restore exists (R1); plans the next attempt
+/// when the current Job was deleted before completion (R5).
+pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, build::BuildError> {
+    let restore = observed.restore;
+    if is_idle(restore) {
+        return Ok(RestorePlan {
+            labels: restore
+                .labels()
+                .iter()
+                .filter(|(k, _)| *k == LABEL_REPORT_PVC_NAME || *k == LABEL_RESTORE_JOB_NAME)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            status: restore.status.clone().unwrap_or_default(),
+            ..Default::default()
+        });
+    }
+    let name = restore.name_any();
+    let mut spec = restore.spec.clone();
+    policy::default_restore(&mut spec);
+    let defaulted = KafkaRestore {
+        spec,
+        ..restore.clone()
+    };
+    let enabled = defaulted.spec.enabled != Some(false);
+    let old_status = restore.status.clone().unwrap_or_default();
+    let recorded = old_status.restore.clone();
+
+    // The current attempt: the newest of what status records and what Jobs exist. A
+    // status that lags behind (stale cache, lost write) adopts the newer Job.
+    let newest_job = observed
+        .jobs
+        .iter()
+        .filter_map(|j| attempt_of(j).map(|a| (a, j)))
+        .max_by_key(|(a, _)| *a);
+    let recorded_attempt = recorded.as_ref().map(|r| r.attempt).unwrap_or(0);
+    let attempt = recorded_attempt.max(newest_job.map(|(a, _)| a).unwrap_or(0));
+    let current_job = observed
+        .jobs
+        .iter()
+        .find(|j| attempt > 0 && j.name_any() == names::restore_job_name(&name, attempt));
+    let completed =
+        restore.is_completed() || current_job.is_some_and(|j| job_state(j) == JobState::Succeeded);
+
+    let live_pvcs: Vec<&PersistentVolumeClaim> = observed
+        .pvcs
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect();
+    let recorded_pvc = restore
+        .labels()
+        .get(LABEL_REPORT_PVC_NAME)
+        .cloned()
+        .or_else(|| recorded.as_ref().and_then(|r| r.report_pvc.clone()));
+    let existing_pvc = live_pvcs
+        .iter()
+        .find(|p| Some(p.name_any()) == recorded_pvc)
+        .or_else(|| live_pvcs.first())
+        .map(|p| p.name_any());
+
+    let mut plan = RestorePlan::default();
+    let mut attempt_status = recorded.clone().unwrap_or_default();
+    if attempt > attempt_status.attempt {
+        attempt_status.attempt = attempt;
+        attempt_status.job_name = names::restore_job_name(&name, attempt);
+    }
+    let mut pvc_name = existing_pvc.clone().or(recorded_pvc.clone());
+    let wants: Vec<Want>;
+
+    if completed {
+        let job = current_job;
+        if let Some(done) = job
+            .and_then(|j| j.status.as_ref())
+            .and_then(|s| s.completion_time.clone())
+        {
+            attempt_status.completion_time = Some(done);
+        }
+        if attempt_status.completion_time.is_none() {
+            attempt_status.completion_time = Some(observed.now.clone());
+        }
+        let message = format!(
+            "restore completed by Job '{}'; it will not run again",
+            attempt_status.job_name
+        );
+        wants = vec![
+            Want::new(c::READY, true, c::RESTORE_COMPLETED, &message),
+            Want::new(c::RESTORE_COMPLETE, true, c::RESTORE_COMPLETED, &message),
+            Want::new(c::ERROR, false, c::RESTORE_COMPLETED, "no error"),
+        ];
+    } else if let Some(job) = current_job {
+        if attempt_status.start_time.is_none() {
+            attempt_status.start_time = job.status.as_ref().and_then(|s| s.start_time.clone());
+        }
+        let suspended = job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false);
+        match job_state(job) {
+            JobState::Failed => {
+                let message = format!(
+                    "Job '{}' failed after exhausting its backoffLimit; the restore is not retried. Delete the Job to resume from the report, or delete the KafkaRestore to give up",
+                    job.name_any()
+                );
+                wants = vec![
+                    Want::new(c::READY, false, c::RESTORE_FAILED, &message),
+                    Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_FAILED, &message),
+                    Want::new(c::ERROR, true, c::RESTORE_FAILED, &message),
+                ];
+            }
+            _ if !enabled => {
+                if !suspended {
+                    plan.suspend_job = Some((job.name_any(), true));
+                }
+                wants = disabled_wants(&format!(
+                    "spec.enabled is false: Job '{}' is suspended until it is true again",
+                    job.name_any()
+                ));
+            }
+            _ => {
+                if suspended {
+                    plan.suspend_job = Some((job.name_any(), false));
+                }
+                let message = format!("Job '{}' (attempt {attempt}) is running", job.name_any());
+                wants = running_wants(&message);
+            }
+        }
+    } else if !enabled {
+        wants = disabled_wants("spec.enabled is false: no Job is created until it is true");
+        if existing_pvc.is_none() && attempt == 0 {
+            let pvc = names::report_pvc_name(&name, observed.fresh_pvc_suffix);
+            plan.create_pvc = Some(build::report_pvc(&defaulted, pvc.clone())?);
+            pvc_name = Some(pvc);
+        }
+    } else if observed.active_pods > 0 {
+        wants = running_wants(&format!(
+            "waiting for {} pod(s) of the previous attempt to stop before attempt {} starts",
+            observed.active_pods,
+            attempt + 1
+        ));
+    } else {
+        match (&observed.backup_storage, &observed.connection) {
+            (Err(blocker), _) | (_, Err(blocker)) => {
+                wants = vec![
+                    Want::new(c::READY, false, blocker.reason, &blocker.message),
+                    Want::new(c::RESTORE_COMPLETE, false, blocker.reason, &blocker.message),
+                    Want::new(c::ERROR, false, blocker.reason, "waiting, not failed"),
+                ];
+            }
+            (Ok(storage), Ok(connection)) => {
+                let next = attempt + 1;
+                let pvc = match &existing_pvc {
+                    Some(pvc) => pvc.clone(),
+                    None => {
+                        let pvc = names::report_pvc_name(&name, observed.fresh_pvc_suffix);
+                        plan.create_pvc = Some(build::report_pvc(&defaulted, pvc.clone())?);
+                        pvc
+                    }
+                };
+                let config = build::restore_worker_config(&defaulted, storage, connection);
+                plan.config_map = Some(build::config_map(
+                    &defaulted,
+                    names::restore_config_name(&name),
+                    names::restore_labels(&name),
+                    &config,
+                )?);
+                let job = build::restore_job(
+                    &defaulted,
+                    next,
+                    &pvc,
+                    storage,
+                    connection,
+                    observed.defaults,
+                )?;
+                attempt_status.attempt = next;
+                attempt_status.job_name = job.name_any();
+                attempt_status
+                    .start_time
+                    .get_or_insert_with(|| observed.now.clone());
+                let message = if next == 1 {
+                    format!("created Job '{}'", job.name_any())
+                } else {
+                    format!(
+                        "resuming from the report in '{pvc}': created Job '{}' (attempt {next})",
+                        job.name_any()
+                    )
+                };
+                plan.create_job = Some(job);
+                pvc_name = Some(pvc);
+                wants = running_wants(&message);
+            }
+        }
+    }
+
+    if let Some(pvc) = &pvc_name {
+        attempt_status.report_pvc = Some(pvc.clone());
+        plan.labels
+            .insert(LABEL_REPORT_PVC_NAME.to_string(), pvc.clone());
+    }
+    if !attempt_status.job_name.is_empty() {
+        plan.labels.insert(
+            LABEL_RESTORE_JOB_NAME.to_string(),
+            attempt_status.job_name.clone(),
+        );
+    }
+    let generation = restore.metadata.generation;
+    plan.status = KafkaRestoreStatus {
+        observed_generation: generation,
+        conditions: conditions::merge(
+            &old_status.conditions,
+            &wants,
+            generation,
+            observed.now.clone(),
+        ),
+        restore: (!attempt_status.job_name.is_empty() || attempt_status.report_pvc.is_some())
+            .then_some(attempt_status),
+    };
+    Ok(plan)
+}
+
+/// Paused (`strimzi.io/pause-reconciliation: "true"`) or being deleted: nothing is
+/// made or changed; cleanup is the finalizer's work.
+pub fn is_idle(restore: &KafkaRestore) -> bool {
+    restore.metadata.deletion_timestamp.is_some() || super::is_paused(restore)
+}
+
+fn running_wants(message: &str) -> Vec<Want> {
+    vec![
+        Want::new(c::READY, false, c::RESTORE_RUNNING, message),
+        Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_RUNNING, message),
+        Want::new(c::ERROR, false, c::RESTORE_RUNNING, "no error"),
+    ]
+}
+
+fn disabled_wants(message: &str) -> Vec<Want> {
+    vec![
+        Want::new(c::READY, false, c::RESTORE_DISABLED, message),
+        Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_DISABLED, message),
+        Want::new(c::ERROR, false, c::RESTORE_DISABLED, "no error"),
+    ]
+}
+
+/// The status with nothing but the attempt bookkeeping, for a restore whose plan could
+/// not be made (an unusable spec): the reason is shown, nothing else changes.
+pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> KafkaRestoreStatus {
+    let old = restore.status.clone().unwrap_or_default();
+    let wants = [
+        Want::new(c::READY, false, blocker.reason, &blocker.message),
+        Want::new(
+            c::RESTORE_COMPLETE,
+            restore.is_completed(),
+            blocker.reason,
+            &blocker.message,
+        ),
+        Want::new(c::ERROR, true, blocker.reason, &blocker.message),
+    ];
+    KafkaRestoreStatus {
+        observed_generation: restore.metadata.generation,
+        conditions: conditions::merge(&old.conditions, &wants, restore.metadata.generation, now),
+        restore: old.restore,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,413 @@
+use k8s_openapi::api::batch::v1::{JobCondition, JobSpec, JobStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::*;
+use crate::api::backup::{S3Storage, StorageType};
+
+fn at(seconds: i64) -> Time {
+    Time(jiff::Timestamp::from_second(seconds).unwrap())
+}
+
+fn storage() -> BackupStorage {
+    BackupStorage {
+        kind: StorageType::S3,
+        s3: Some(S3Storage {
+            bucket: "my-kafka-backups".into(),
+            ..Default::default()
+        }),
+        filesystem: None,
+    }
+}
+
+fn connection() -> Connection {
+    Connection {
+        bootstrap_servers: "my-cluster-kafka-bootstrap:9092".into(),
+        tls: false,
+        ca_secret: None,
+        authentication: None,
+    }
+}
+
+fn defaults() -> JobDefaults {
+    JobDefaults {
+        image: "kafka-backup-operator:test".into(),
+    }
+}
+
+/// A Job of attempt `attempt` of restore-orders, in the given state.
+fn job(attempt: i32, state: Option<&str>) -> Job {
+    Job {
+        metadata: ObjectMeta {
+            name: Some(names::restore_job_name("restore-orders", attempt)),
+            namespace: Some("kafka".into()),
+            labels: Some(BTreeMap::from([(
+                LABEL_ATTEMPT.to_string(),
+                attempt.to_string(),
+            )])),
+            ..Default::default()
+        },
+        spec: Some(JobSpec::default()),
+        status: Some(JobStatus {
+            start_time: Some(at(100)),
+            completion_time: (state == Some("Complete")).then(|| at(200)),
+            conditions: state.map(|s| {
+                vec![JobCondition {
+                    type_: s.into(),
+                    status: "True".into(),
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+fn pvc(name: &str) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+struct Case {
+    restore: KafkaRestore,
+    jobs: Vec<Job>,
+    pvcs: Vec<PersistentVolumeClaim>,
+    active_pods: usize,
+    backup: Result<BackupStorage, Blocker>,
+    connection: Result<Connection, Blocker>,
+}
+
+impl Case {
+    fn new(restore: KafkaRestore) -> Self {
+        Self {
+            restore,
+            jobs: vec![],
+            pvcs: vec![],
+            active_pods: 0,
+            backup: Ok(storage()),
+            connection: Ok(connection()),
+        }
+    }
+
+    fn jobs(mut self, jobs: Vec<Job>) -> Self {
+        self.jobs = jobs;
+        self
+    }
+
+    fn pvcs(mut self, pvcs: Vec<PersistentVolumeClaim>) -> Self {
+        self.pvcs = pvcs;
+        self
+    }
+
+    fn plan(&self) -> RestorePlan {
+        let defaults = defaults();
+        plan_restore(&RestoreObservation {
+            restore: &self.restore,
+            jobs: self.jobs.clone(),
+            pvcs: self.pvcs.clone(),
+            active_pods: self.active_pods,
+            fresh_pvc_suffix: "x7k2p",
+            backup_storage: self.backup.clone(),
+            connection: self.connection.clone(),
+            defaults: &defaults,
+            now: at(1000),
+        })
+        .expect("plan")
+    }
+}
+
+fn condition<'a>(plan: &'a RestorePlan, type_: &str) -> (&'a str, &'a str) {
+    let c = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .expect(type_);
+    (c.status.as_str(), c.reason.as_str())
+}
+
+/// A restore whose status records attempt 1 and its PVC.
+fn started() -> KafkaRestore {
+    let mut restore = KafkaRestore::test().started();
+    restore.metadata.labels = Some(BTreeMap::from([(
+        LABEL_REPORT_PVC_NAME.to_string(),
+        "restore-orders-report-x7k2p".to_string(),
+    )]));
+    restore
+}
+
+#[test]
+fn r1_r5_no_job_yet_creates_pvc_config_and_the_first_job() {
+    let plan = Case::new(KafkaRestore::test()).plan();
+    let job = plan.create_job.as_ref().expect("a job");
+    assert_eq!(
+        job.metadata.name.as_deref(),
+        Some("restore-orders-restore-1")
+    );
+    assert_eq!(
+        job.spec.as_ref().unwrap().backoff_limit,
+        Some(0),
+        "R2 default"
+    );
+    assert_eq!(
+        plan.create_pvc.as_ref().unwrap().metadata.name.as_deref(),
+        Some("restore-orders-report-x7k2p")
+    );
+    assert!(plan.config_map.is_some());
+    assert_eq!(
+        plan.labels[LABEL_RESTORE_JOB_NAME],
+        "restore-orders-restore-1"
+    );
+    assert_eq!(
+        plan.labels[LABEL_REPORT_PVC_NAME],
+        "restore-orders-report-x7k2p"
+    );
+    let attempt = plan.status.restore.as_ref().unwrap();
+    assert_eq!(
+        (attempt.attempt, attempt.report_pvc.as_deref()),
+        (1, Some("restore-orders-report-x7k2p"))
+    );
+    assert_eq!(attempt.start_time, Some(at(1000)));
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreRunning"));
+}
+
+#[test]
+fn r1_running_job_creates_nothing() {
+    let plan = Case::new(started())
+        .jobs(vec![job(1, None)])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert!(plan.create_job.is_none() && plan.create_pvc.is_none() && plan.suspend_job.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreRunning"));
+}
+
+#[test]
+fn r3_succeeded_job_completes_the_restore() {
+    let plan = Case::new(started())
+        .jobs(vec![job(1, Some("Complete"))])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("True", "RestoreCompleted"));
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("True", "RestoreCompleted")
+    );
+    assert_eq!(condition(&plan, "Error"), ("False", "RestoreCompleted"));
+    let attempt = plan.status.restore.as_ref().unwrap();
+    assert_eq!(attempt.completion_time, Some(at(200)));
+}
+
+#[test]
+fn r1_r3_failed_job_is_not_retried() {
+    let plan = Case::new(started())
+        .jobs(vec![job(1, Some("Failed"))])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreFailed"));
+    assert_eq!(condition(&plan, "Error"), ("True", "RestoreFailed"));
+}
+
+#[test]
+fn r5_job_deleted_before_completion_resumes_with_the_same_pvc() {
+    let plan = Case::new(started())
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    let job = plan.create_job.as_ref().expect("the next attempt");
+    assert_eq!(
+        job.metadata.name.as_deref(),
+        Some("restore-orders-restore-2")
+    );
+    assert!(plan.create_pvc.is_none(), "the report PVC is reused");
+    let claim = job
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find_map(|v| v.persistent_volume_claim.as_ref())
+        .unwrap()
+        .claim_name
+        .clone();
+    assert_eq!(claim, "restore-orders-report-x7k2p");
+    assert_eq!(plan.status.restore.as_ref().unwrap().attempt, 2);
+    assert_eq!(
+        plan.status.restore.as_ref().unwrap().start_time,
+        Some(at(0)),
+        "start of the first attempt is kept"
+    );
+}
+
+#[test]
+fn r5_failed_job_deleted_by_the_user_resumes() {
+    let mut failed = started();
+    failed.status.as_mut().unwrap().conditions = Case::new(started())
+        .jobs(vec![job(1, Some("Failed"))])
+        .plan()
+        .status
+        .conditions;
+    let plan = Case::new(failed)
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert_eq!(
+        plan.create_job.as_ref().unwrap().metadata.name.as_deref(),
+        Some("restore-orders-restore-2")
+    );
+    assert_eq!(condition(&plan, "Error"), ("False", "RestoreRunning"));
+}
+
+#[test]
+fn r1_r5_job_deleted_after_completion_is_never_rerun() {
+    let plan = Case::new(KafkaRestore::test().completed()).plan();
+    assert!(plan.create_job.is_none() && plan.create_pvc.is_none() && plan.config_map.is_none());
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("True", "RestoreCompleted")
+    );
+}
+
+#[test]
+fn r5_deleted_pvc_gets_a_fresh_one_for_the_next_attempt() {
+    let mut terminating = pvc("restore-orders-report-x7k2p");
+    terminating.metadata.deletion_timestamp = Some(at(900));
+    let plan = Case::new(started()).pvcs(vec![terminating]).plan();
+    let fresh = plan.create_pvc.as_ref().expect("a fresh PVC");
+    assert_eq!(
+        fresh.metadata.name.as_deref(),
+        Some("restore-orders-report-x7k2p"),
+        "suffix chosen by the reconciler"
+    );
+    assert_eq!(
+        plan.create_job.as_ref().unwrap().metadata.name.as_deref(),
+        Some("restore-orders-restore-2")
+    );
+}
+
+#[test]
+fn r5_a_new_attempt_waits_for_the_old_pods_to_stop() {
+    let mut case = Case::new(started()).pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+    case.active_pods = 1;
+    let plan = case.plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreRunning"));
+}
+
+#[test]
+fn r9_disabled_restore_creates_no_job_but_its_pvc() {
+    let plan = Case::new(KafkaRestore::test().with(|s| s.enabled = Some(false))).plan();
+    assert!(plan.create_job.is_none());
+    assert!(
+        plan.create_pvc.is_some(),
+        "the PVC is created with the restore"
+    );
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreDisabled"));
+}
+
+#[test]
+fn r9_disabled_running_job_is_suspended_and_resumed_when_enabled() {
+    let disabled = started().with(|s| s.enabled = Some(false));
+    let plan = Case::new(disabled).jobs(vec![job(1, None)]).plan();
+    assert_eq!(
+        plan.suspend_job,
+        Some(("restore-orders-restore-1".into(), true))
+    );
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreDisabled"));
+
+    let mut suspended = job(1, None);
+    suspended.spec.as_mut().unwrap().suspend = Some(true);
+    let plan = Case::new(started()).jobs(vec![suspended]).plan();
+    assert_eq!(
+        plan.suspend_job,
+        Some(("restore-orders-restore-1".into(), false))
+    );
+}
+
+#[test]
+fn r9_disabled_restore_whose_job_was_deleted_waits() {
+    let plan = Case::new(started().with(|s| s.enabled = Some(false)))
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert!(plan.create_job.is_none());
+}
+
+#[test]
+fn r1_stale_status_adopts_the_newer_job() {
+    // Status says attempt 1 (its Job deleted); attempt 2's Job already exists.
+    let plan = Case::new(started()).jobs(vec![job(2, None)]).plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(
+        plan.status.restore.as_ref().unwrap().job_name,
+        "restore-orders-restore-2"
+    );
+    assert_eq!(
+        plan.labels[LABEL_RESTORE_JOB_NAME],
+        "restore-orders-restore-2"
+    );
+}
+
+#[test]
+fn r1_lost_status_write_adopts_the_existing_job() {
+    let plan = Case::new(KafkaRestore::test())
+        .jobs(vec![job(1, None)])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(plan.status.restore.as_ref().unwrap().attempt, 1);
+}
+
+#[test]
+fn missing_backup_or_cluster_blocks_with_a_reason() {
+    let mut case = Case::new(KafkaRestore::test());
+    case.backup = Err(Blocker {
+        reason: "BackupNotFound",
+        message: "spec.backupRef.name: KafkaBackup 'daily-backup' not found in namespace 'kafka'"
+            .into(),
+    });
+    let plan = case.plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("False", "BackupNotFound"));
+}
+
+#[test]
+fn r3_steady_state_plans_the_same_status() {
+    let case = Case::new(started())
+        .jobs(vec![job(1, None)])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+    let first = case.plan();
+    let mut again = case.restore.clone();
+    again.status = Some(first.status.clone());
+    let second = Case::new(again)
+        .jobs(case.jobs.clone())
+        .pvcs(case.pvcs.clone())
+        .plan();
+    assert_eq!(first.status, second.status);
+}
+
+#[test]
+fn r4_being_deleted_plans_nothing() {
+    let mut deleting = started();
+    deleting.metadata.deletion_timestamp = Some(at(999));
+    let plan = Case::new(deleting.clone()).plan();
+    assert_eq!(plan.create_job, None);
+    assert_eq!(plan.create_pvc, None);
+    assert_eq!(plan.status, deleting.status.unwrap());
+}
+
+#[test]
+fn paused_restore_plans_nothing_and_keeps_its_status() {
+    let mut paused = KafkaRestore::test();
+    paused.metadata.annotations = Some(BTreeMap::from([(
+        crate::constants::ANNOTATION_PAUSE.to_string(),
+        "true".to_string(),
+    )]));
+    let plan = Case::new(paused).plan();
+    assert_eq!(plan, RestorePlan::default());
+}

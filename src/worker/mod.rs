@@ -1,0 +1,5 @@
+//! The data-plane worker that runs inside backup and restore Jobs. This module holds the
+//! contract between the controller and the worker: the configuration file the
+//! controller writes into the Job's ConfigMap, and the paths the Job mounts.
+
+pub mod config;
