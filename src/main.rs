@@ -10,6 +10,9 @@ use std::time::Duration;
 use admission_server::{Metrics, Server, ServerOptions};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kafka_backup_operator::controller::build::JobDefaults;
+use kafka_backup_operator::controller::metrics::ControllerMetrics;
+use kafka_backup_operator::controller::{LeaderElection, run_with_leader_election};
 use kafka_backup_operator::{admission::KafkaBackupPolicy, api, certs, manifest_check};
 use prometheus_client::registry::Registry;
 
@@ -45,8 +48,39 @@ enum Command {
     Webhook(WebhookArgs),
     /// Check manifests offline with the webhook's defaults and create rules.
     Validate(ValidateArgs),
+    /// Run the controller only (no webhook).
+    Controller(ControllerArgs),
     /// Run the operator: the admission webhook and the controller.
-    Run(WebhookArgs),
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct ControllerArgs {
+    /// Image of the worker in backup and restore Jobs, when a resource gives none: the
+    /// operator's own image.
+    #[arg(long, env = "KAFKA_BACKUP_WORKER_IMAGE", default_value = concat!("ghcr.io/kafka-backup-operator/kafka-backup-operator:", env!("CARGO_PKG_VERSION")))]
+    worker_image: String,
+    /// Namespace of the leader election Lease; defaults to the pod's namespace.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "kafka-backup-operator")]
+    lease_namespace: String,
+    /// Name of the leader election Lease.
+    #[arg(
+        long,
+        env = "KAFKA_BACKUP_LEASE_NAME",
+        default_value = "kafka-backup-operator"
+    )]
+    lease_name: String,
+    /// This replica's identity in the Lease; defaults to the pod's name.
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    #[command(flatten)]
+    webhook: WebhookArgs,
+    #[command(flatten)]
+    controller: ControllerArgs,
 }
 
 #[derive(Args, Debug)]
@@ -150,11 +184,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Validate(args) => validate(&args),
         Command::Webhook(args) => {
-            runtime()?.block_on(serve_webhook(args, false))?;
+            runtime()?.block_on(operate(Some(args), None))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Controller(args) => {
+            runtime()?.block_on(operate(None, Some(args)))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => {
-            runtime()?.block_on(serve_webhook(args, true))?;
+            runtime()?.block_on(operate(Some(args.webhook), Some(args.controller)))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -189,46 +227,126 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn serve_webhook(args: WebhookArgs, with_controller: bool) -> anyhow::Result<()> {
+/// Serves the webhook and/or runs the controller until SIGTERM or Ctrl-C. Without a
+/// reachable cluster the controller waits, saying so, while the webhook serves.
+async fn operate(
+    webhook: Option<WebhookArgs>,
+    controller: Option<ControllerArgs>,
+) -> anyhow::Result<()> {
     let mut registry = Registry::default();
-    let metrics = Metrics::register(&mut registry);
-    let mut options = ServerOptions::new(args.listen, args.tls_cert.clone(), args.tls_key.clone());
-    options.body_limit = args.body_limit;
-    options.header_read_timeout = Duration::from_secs(args.header_read_timeout);
-    options.reload_interval = Duration::from_secs(args.cert_reload_interval.max(1));
-    let server = Server::bind(
-        options,
-        Arc::new(KafkaBackupPolicy),
-        metrics,
-        Arc::new(registry),
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "starting the webhook (certificate {}, key {}; `make certs` writes development ones)",
-            args.tls_cert.display(),
-            args.tls_key.display()
-        )
-    })?;
-    tracing::info!(
-        addr = %server.local_addr(),
-        "webhook serving /mutate, /validate, /healthz, /readyz and /metrics over TLS"
-    );
-    if with_controller {
-        match kube::Config::infer().await {
-            Ok(config) => tracing::info!(
-                cluster = %config.cluster_url,
-                "cluster configuration found; the controller is not part of this build yet, so only the webhook runs"
-            ),
-            Err(error) => tracing::warn!(
-                %error,
-                "no Kubernetes cluster reachable (set KUBECONFIG or run in a pod): serving the webhook only"
-            ),
+    let admission_metrics = Metrics::register(&mut registry);
+    let controller_metrics = ControllerMetrics::register(&mut registry);
+    let registry = Arc::new(registry);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    let server = match webhook {
+        Some(args) => {
+            let mut options =
+                ServerOptions::new(args.listen, args.tls_cert.clone(), args.tls_key.clone());
+            options.body_limit = args.body_limit;
+            options.header_read_timeout = Duration::from_secs(args.header_read_timeout);
+            options.reload_interval = Duration::from_secs(args.cert_reload_interval.max(1));
+            let server = Server::bind(options, Arc::new(KafkaBackupPolicy), admission_metrics, registry.clone())
+                .await
+                .with_context(|| {
+                    format!(
+                        "starting the webhook (certificate {}, key {}; `make certs` writes development ones)",
+                        args.tls_cert.display(),
+                        args.tls_key.display()
+                    )
+                })?;
+            tracing::info!(
+                addr = %server.local_addr(),
+                "webhook serving /mutate, /validate, /healthz, /readyz and /metrics over TLS"
+            );
+            let mut stop = stop_rx.clone();
+            Some(tokio::spawn(server.run(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })))
         }
+        None => None,
+    };
+
+    let controller = controller.map(|args| {
+        let stop = stop_rx.clone();
+        tokio::spawn(run_controller(args, controller_metrics, stop))
+    });
+
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    if let Some(server) = server {
+        let _ = server.await;
     }
-    server.run(shutdown_signal()).await;
+    if let Some(controller) = controller {
+        let _ = controller.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Connects to the cluster (waiting, with a plain message, while none is reachable) and
+/// runs the controllers under leader election.
+async fn run_controller(
+    args: ControllerArgs,
+    metrics: ControllerMetrics,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let client = loop {
+        let attempt = async {
+            kube::Client::try_from(kube::Config::infer().await?).map_err(anyhow::Error::from)
+        };
+        match attempt.await {
+            Ok(client) => match client.apiserver_version().await {
+                Ok(version) => {
+                    tracing::info!(server = %version.git_version, "connected to the Kubernetes API");
+                    break client;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the Kubernetes API does not answer; the controller waits and retries every 30 s")
+                }
+            },
+            Err(error) => tracing::warn!(
+                %error,
+                "no Kubernetes cluster configured (set KUBECONFIG or run in a pod); the controller waits and retries every 30 s"
+            ),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    };
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        std::env::var("HOSTNAME")
+            .unwrap_or_else(|_| format!("kafka-backup-operator-{}", std::process::id()))
+    });
+    let election = LeaderElection {
+        namespace: args.lease_namespace.clone(),
+        identity,
+        lease_name: args.lease_name.clone(),
+    };
+    let defaults = JobDefaults {
+        image: args.worker_image,
+    };
+    loop {
+        match run_with_leader_election(
+            client.clone(),
+            defaults.clone(),
+            metrics.clone(),
+            election.clone(),
+            stop.clone(),
+        )
+        .await
+        {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::error!(%error, "leader election failed (check the Lease RBAC); retrying in 30 s")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.

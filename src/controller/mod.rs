@@ -736,3 +736,60 @@ pub async fn run_controllers(
     tokio::join!(restores, backups);
     tracing::info!("controllers stopped");
 }
+
+/// Where the leader election Lease lives and who this replica is.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    pub namespace: String,
+    pub identity: String,
+    pub lease_name: String,
+}
+
+/// Runs the controllers only while this replica holds the Lease, so several replicas can
+/// run safely; stops them when the Lease is lost or `shutdown` turns true, then releases
+/// the Lease.
+pub async fn run_with_leader_election(
+    client: Client,
+    defaults: JobDefaults,
+    metrics: ControllerMetrics,
+    election: LeaderElection,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), kube_lease_manager::LeaseManagerError> {
+    let manager =
+        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &election.lease_name)
+            .with_namespace(&election.namespace)
+            .with_identity(&election.identity)
+            .with_field_manager(FIELD_MANAGER)
+            .with_duration(15)
+            .with_grace(5)
+            .build()
+            .await?;
+    let (mut leader, lease_task) = manager.watch().await;
+    tracing::info!(lease = %election.lease_name, namespace = %election.namespace, identity = %election.identity, "waiting to become the leader");
+    loop {
+        tokio::select! {
+            changed = leader.wait_for(|is_leader| *is_leader) => if changed.is_err() { break },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+        tracing::info!("became the leader; starting the controllers");
+        let mut lost = leader.clone();
+        let mut stop = shutdown.clone();
+        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), async move {
+            tokio::select! {
+                _ = lost.wait_for(|is_leader| !*is_leader) => tracing::warn!("lost the lease; stopping the controllers"),
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+        })
+        .await;
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    drop(leader);
+    match lease_task.await {
+        Ok(Ok(_)) => tracing::info!("lease released"),
+        Ok(Err(error)) => tracing::warn!(%error, "lease not released cleanly"),
+        Err(error) => tracing::warn!(%error, "lease task failed"),
+    }
+    Ok(())
+}

@@ -1,0 +1,495 @@
+//! Reconciles against a mocked API server (tower-test), asserting the exact requests:
+//! create with the deterministic name, AlreadyExists adopted, the live read before a new
+//! Job, delete with Background propagation, finalizer removal that keeps other
+//! finalizers, and no write at all in a steady state. These are not end-to-end tests:
+//! see tests/e2e.rs for those.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use k8s_openapi::api::batch::v1::Job;
+use kafka_backup_operator::api::KafkaRestore;
+use kafka_backup_operator::controller::build::JobDefaults;
+use kafka_backup_operator::controller::metrics::ControllerMetrics;
+use kafka_backup_operator::controller::{Context, reconcile_restore};
+use kube::client::Body;
+use kube::runtime::{reflector, watcher};
+use serde_json::{Value, json};
+use tower_test::mock;
+
+type Handle = mock::Handle<Request<Body>, Response<Body>>;
+
+/// One request the test expects, and the answer it gives.
+struct Expect {
+    method: Method,
+    /// The path and query the request must have, exactly.
+    uri: String,
+    status: StatusCode,
+    body: Value,
+}
+
+fn expect(method: Method, uri: impl Into<String>, status: StatusCode, body: Value) -> Expect {
+    Expect {
+        method,
+        uri: uri.into(),
+        status,
+        body,
+    }
+}
+
+/// Serves the expected requests in order; returns the bodies the client sent. Any other
+/// request fails the test, and so does one request too many.
+async fn serve(mut handle: Handle, script: Vec<Expect>) -> Vec<Value> {
+    let mut sent = Vec::new();
+    for step in script {
+        let (request, respond) =
+            tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {} {}", step.method, step.uri))
+                .unwrap_or_else(|| panic!("client gone before {} {}", step.method, step.uri));
+        let uri = request.uri().to_string();
+        assert_eq!(
+            (request.method().clone(), uri.as_str()),
+            (step.method.clone(), step.uri.as_str()),
+            "unexpected request"
+        );
+        let bytes = request.into_body().collect_bytes().await.unwrap();
+        sent.push(if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        });
+        respond.send_response(
+            Response::builder()
+                .status(step.status)
+                .body(Body::from(serde_json::to_vec(&step.body).unwrap()))
+                .unwrap(),
+        );
+    }
+    // Nothing more may be asked: wait for the reconcile to drop its client.
+    let extra = tokio::time::timeout(Duration::from_secs(2), handle.next_request()).await;
+    if let Ok(Some((request, _))) = extra {
+        panic!(
+            "unexpected extra request {} {}",
+            request.method(),
+            request.uri()
+        );
+    }
+    sent
+}
+
+fn restore() -> Value {
+    json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaRestore",
+        "metadata": {"name": "restore-orders", "namespace": "kafka", "uid": "uid-r", "generation": 1,
+                     "resourceVersion": "1", "finalizers": ["kafkabackup.com/cleanup"]},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "backupRef": {"name": "daily-backup"}}
+    })
+}
+
+fn backup() -> Value {
+    json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "daily-backup", "namespace": "kafka", "uid": "uid-b"},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "storage": {"type": "s3", "s3": {"bucket": "my-kafka-backups"}}}
+    })
+}
+
+fn list(kind: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": []})
+}
+
+fn conflict(kind: &str, name: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "code": 409,
+           "message": format!("{kind} \"{name}\" already exists")})
+}
+
+const NS: &str = "/apis/kafkabackup.com/v1alpha1/namespaces/kafka";
+const SELECTOR: &str = "labelSelector=kafkabackup.com%2Frestore%3Drestore-orders";
+
+fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
+    let (store, mut writer) = reflector::store();
+    for job in jobs {
+        writer.apply_watcher_event(&watcher::Event::Apply(job));
+    }
+    let metrics =
+        ControllerMetrics::register(&mut prometheus_client::registry::Registry::default());
+    Arc::new(Context::new(
+        client,
+        store,
+        JobDefaults {
+            image: "kafka-backup-operator:test".into(),
+        },
+        metrics,
+        "test".into(),
+    ))
+}
+
+/// The requests of a first reconcile, up to the Job creation.
+fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
+    vec![
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
+            StatusCode::OK,
+            list("PersistentVolumeClaimList"),
+        ),
+        expect(
+            Method::GET,
+            format!("{NS}/kafkabackups/daily-backup"),
+            StatusCode::OK,
+            backup(),
+        ),
+        // R1: the decision to create is confirmed live, not from the cache.
+        expect(
+            Method::GET,
+            format!("{NS}/kafkarestores/restore-orders"),
+            StatusCode::OK,
+            restore(),
+        ),
+        expect(
+            Method::GET,
+            format!("/apis/batch/v1/namespaces/kafka/jobs?&{SELECTOR}"),
+            StatusCode::OK,
+            list("JobList"),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/pods?&{SELECTOR}"),
+            StatusCode::OK,
+            list("PodList"),
+        ),
+        expect(
+            Method::POST,
+            "/api/v1/namespaces/kafka/persistentvolumeclaims?&fieldManager=kafka-backup-operator",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+        expect(
+            Method::PATCH,
+            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?&force=true&fieldManager=kafka-backup-operator",
+            StatusCode::OK,
+            json!({}),
+        ),
+        expect(
+            Method::POST,
+            "/apis/batch/v1/namespaces/kafka/jobs?&fieldManager=kafka-backup-operator",
+            job_answer.0,
+            job_answer.1,
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::OK,
+            restore(),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders/status?"),
+            StatusCode::OK,
+            restore(),
+        ),
+        expect(
+            Method::POST,
+            "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn r1_first_reconcile_creates_one_job_with_the_deterministic_name() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(
+        handle,
+        first_reconcile_until_job((StatusCode::CREATED, json!({}))),
+    ));
+    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+    let ctx = context(client, vec![]);
+    reconcile_restore(Arc::new(restore), ctx)
+        .await
+        .expect("reconciled");
+    let sent = server.await.unwrap();
+
+    let pvc = &sent[5];
+    let pvc_name = pvc["metadata"]["name"].as_str().unwrap();
+    assert!(
+        pvc_name.starts_with("restore-orders-report-")
+            && pvc_name.len() == "restore-orders-report-".len() + 5,
+        "{pvc_name}"
+    );
+    assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
+
+    let job = &sent[7];
+    assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
+    assert_eq!(job["spec"]["backoffLimit"], 0);
+    assert_eq!(
+        job["metadata"]["labels"]["kafkabackup.com/restore"],
+        "restore-orders"
+    );
+
+    let labels = &sent[8]["metadata"]["labels"];
+    assert_eq!(
+        labels["kafkabackup.com/restore-job-name"],
+        "restore-orders-restore-1"
+    );
+    assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
+    assert!(
+        sent[8]["metadata"].get("finalizers").is_none(),
+        "the label patch never touches finalizers"
+    );
+
+    let status = &sent[9]["status"];
+    assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
+    assert_eq!(status["restore"]["attempt"], 1);
+    assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
+    assert_eq!(sent[10]["reason"], "RestoreRunning");
+}
+
+#[tokio::test]
+async fn r1_already_exists_is_adopted_not_duplicated() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(
+        handle,
+        first_reconcile_until_job((
+            StatusCode::CONFLICT,
+            conflict("jobs.batch", "restore-orders-restore-1"),
+        )),
+    ));
+    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+    let ctx = context(client, vec![]);
+    reconcile_restore(Arc::new(restore), ctx)
+        .await
+        .expect("AlreadyExists is success");
+    let sent = server.await.unwrap();
+    // Exactly one create was sent, and the status records that Job.
+    assert_eq!(
+        sent[9]["status"]["restore"]["jobName"],
+        "restore-orders-restore-1"
+    );
+}
+
+fn running_job() -> Job {
+    serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "restore-orders-restore-1", "namespace": "kafka",
+                     "labels": {"kafkabackup.com/restore": "restore-orders", "kafkabackup.com/attempt": "1"}},
+        "spec": {"template": {"spec": {"containers": []}}},
+        "status": {"startTime": "2026-01-01T00:00:00Z", "active": 1}
+    }))
+    .unwrap()
+}
+
+fn pvc_list() -> Value {
+    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaimList", "metadata": {}, "items": [
+        {"metadata": {"name": "restore-orders-report-x7k2p", "namespace": "kafka"}}
+    ]})
+}
+
+#[tokio::test]
+async fn r3_steady_state_issues_no_write() {
+    // First pass: the running Job is in the cache; labels and status are written.
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let script = vec![
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
+            StatusCode::OK,
+            pvc_list(),
+        ),
+        expect(
+            Method::GET,
+            format!("{NS}/kafkabackups/daily-backup"),
+            StatusCode::OK,
+            backup(),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::OK,
+            restore(),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders/status?"),
+            StatusCode::OK,
+            restore(),
+        ),
+        expect(
+            Method::POST,
+            "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+    ];
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+    reconcile_restore(
+        Arc::new(restore.clone()),
+        context(client, vec![running_job()]),
+    )
+    .await
+    .unwrap();
+    let sent = server.await.unwrap();
+
+    // Second pass with what was written: reads only.
+    let mut settled = restore.clone();
+    let labels = sent[2]["metadata"]["labels"].clone();
+    settled.metadata.labels = Some(serde_json::from_value(labels).unwrap());
+    settled.status = Some(serde_json::from_value(sent[3]["status"].clone()).unwrap());
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let script = vec![
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
+            StatusCode::OK,
+            pvc_list(),
+        ),
+        expect(
+            Method::GET,
+            format!("{NS}/kafkabackups/daily-backup"),
+            StatusCode::OK,
+            backup(),
+        ),
+    ];
+    let server = tokio::spawn(serve(handle, script));
+    reconcile_restore(Arc::new(settled), context(client, vec![running_job()]))
+        .await
+        .unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn r4_delete_removes_children_with_background_propagation_and_only_our_finalizer() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut deleting = restore();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
+    let deleted =
+        |kind: &str| json!({"apiVersion": "v1", "kind": kind, "metadata": {}, "items": []});
+    let script = vec![
+        expect(
+            Method::DELETE,
+            format!("/apis/batch/v1/namespaces/kafka/jobs?&{SELECTOR}"),
+            StatusCode::OK,
+            deleted("JobList"),
+        ),
+        expect(
+            Method::DELETE,
+            format!("/api/v1/namespaces/kafka/pods?&{SELECTOR}"),
+            StatusCode::OK,
+            deleted("PodList"),
+        ),
+        expect(
+            Method::DELETE,
+            format!("/api/v1/namespaces/kafka/configmaps?&{SELECTOR}"),
+            StatusCode::OK,
+            deleted("ConfigMapList"),
+        ),
+        expect(
+            Method::DELETE,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
+            StatusCode::OK,
+            deleted("PersistentVolumeClaimList"),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::OK,
+            deleting.clone(),
+        ),
+    ];
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(deleting).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, vec![]))
+        .await
+        .expect("cleaned up");
+    let sent = server.await.unwrap();
+    for body in &sent[..4] {
+        assert_eq!(body["propagationPolicy"], "Background", "{body}");
+    }
+    // The finalizer patch tests that ours is where it was and removes only it.
+    assert_eq!(
+        sent[4],
+        json!([
+            {"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"},
+            {"op": "remove", "path": "/metadata/finalizers/1"}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn r4_a_new_restore_gets_the_finalizer_first() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut fresh = restore();
+    fresh["metadata"]["finalizers"] = json!(["example.com/keep-me"]);
+    let script = vec![expect(
+        Method::PATCH,
+        format!("{NS}/kafkarestores/restore-orders?"),
+        StatusCode::OK,
+        fresh.clone(),
+    )];
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(fresh).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, vec![]))
+        .await
+        .expect("finalizer added");
+    let sent = server.await.unwrap();
+    assert_eq!(
+        sent[0],
+        json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": ["example.com/keep-me"]},
+            {"op": "add", "path": "/metadata/finalizers/-", "value": "kafkabackup.com/cleanup"}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn r10_an_invalid_spec_gets_a_condition_not_a_job() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut invalid = restore();
+    invalid["spec"]["backoffLimit"] = json!(-1);
+    let script = vec![expect(
+        Method::PATCH,
+        format!("{NS}/kafkarestores/restore-orders/status?"),
+        StatusCode::OK,
+        invalid.clone(),
+    )];
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(invalid).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, vec![]))
+        .await
+        .expect("no error loop");
+    let sent = server.await.unwrap();
+    let ready = &sent[0]["status"]["conditions"][0];
+    assert_eq!(ready["reason"], "InvalidSpec");
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.backoffLimit")
+    );
+}
+
+#[tokio::test]
+async fn paused_restore_is_left_alone() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut paused = restore();
+    paused["metadata"]["annotations"] = json!({"strimzi.io/pause-reconciliation": "true"});
+    let server = tokio::spawn(serve(handle, vec![]));
+    let restore: KafkaRestore = serde_json::from_value(paused).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, vec![]))
+        .await
+        .unwrap();
+    server.await.unwrap();
+}
