@@ -52,8 +52,9 @@ cluster-certs:
 	done
 
 e2e:
-	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e -- --test-threads=2
+	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e -- --ignored --test-threads=2
 
 bench:
-	$(CARGO) bench --bench policy
+	$(CARGO) bench --bench policy --bench planner
+	$(CARGO) bench --bench cache_memory
 	benches/load.sh

@@ -79,11 +79,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
             || observed.jobs.iter().any(|j| j.name_any() == job)
     };
 
-    let connection = match &observed.connection {
-        Ok(connection) => Some(connection),
-        Err(_) => None,
-    };
-    if let Some(connection) = connection {
+    if let Ok(connection) = &observed.connection {
         let config = build::backup_worker_config(&defaulted, connection);
         let config_map = build::config_map(
             &defaulted,

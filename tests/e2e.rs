@@ -1,0 +1,457 @@
+//! End-to-end tests against a real cluster. They run only when `KAFKA_BACKUP_E2E=1` and a
+//! cluster is reachable through `KUBECONFIG` (`make e2e`); otherwise each test returns at
+//! once, saying it was skipped. Each test works in a namespace of its own and deletes it.
+//!
+//! The CRDs are applied from `manifests/crds/crds.yaml`. The controller runs inside the
+//! test process unless `KAFKA_BACKUP_E2E_EXTERNAL=1` says an installed operator is used.
+//! Pods of the Jobs are completed by `complete_pod`, which writes pod status as a kubelet
+//! would, so a cluster without nodes (or with kwok) is enough; with real nodes, set
+//! `KAFKA_BACKUP_E2E_IMAGE` to an image that can run the worker.
+
+use std::future::Future;
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
+use kafka_backup_operator::controller::build::JobDefaults;
+use kafka_backup_operator::controller::metrics::ControllerMetrics;
+use kafka_backup_operator::controller::run_controllers;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The client, or `None` (and a note) when the suite is not asked for.
+async fn cluster() -> Option<Client> {
+    if std::env::var("KAFKA_BACKUP_E2E").as_deref() != Ok("1")
+        || std::env::var_os("KUBECONFIG").is_none()
+    {
+        eprintln!("skipped: set KAFKA_BACKUP_E2E=1 and KUBECONFIG to run the end-to-end suite");
+        return None;
+    }
+    let client = Client::try_default()
+        .await
+        .expect("a client from KUBECONFIG");
+    install_crds(&client).await;
+    Some(client)
+}
+
+async fn install_crds(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in kafka_backup_operator::api::crds() {
+        crds.patch(
+            &crd.name_any(),
+            &PatchParams::apply("kafka-backup-e2e").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("apply CRD");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+/// A namespace for one test, with the controller running for as long as it lives.
+struct TestNamespace {
+    client: Client,
+    name: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestNamespace {
+    async fn new(client: &Client, test: &str) -> Self {
+        let name = format!("kbo-e2e-{test}-{}", std::process::id());
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": name}})).unwrap(),
+            )
+            .await
+            .expect("create namespace");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        if std::env::var("KAFKA_BACKUP_E2E_EXTERNAL").as_deref() != Ok("1") {
+            let image = std::env::var("KAFKA_BACKUP_E2E_IMAGE")
+                .unwrap_or_else(|_| "kafka-backup-operator:e2e".into());
+            let metrics =
+                ControllerMetrics::register(&mut prometheus_client::registry::Registry::default());
+            tokio::spawn(run_controllers(
+                client.clone(),
+                JobDefaults { image },
+                metrics,
+                format!("e2e-{test}"),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+        }
+        Self {
+            client: client.clone(),
+            name,
+            stop: Some(stop),
+        }
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), &self.name)
+    }
+
+    async fn apply<K>(&self, object: serde_json::Value) -> K
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let object: K = serde_json::from_value(object).unwrap();
+        self.api::<K>()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("create")
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            let _ = namespaces.delete(&name, &DeleteParams::background()).await;
+        });
+    }
+}
+
+/// Polls `check` every 500 ms until it returns `Some`, for at most `TIMEOUT`.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Finishes the pod of a Job as a kubelet would: phase and a terminated container.
+async fn complete_pod(ns: &TestNamespace, job: &str, succeeded: bool) {
+    let pods: Api<Pod> = ns.api();
+    let pod = eventually(&format!("a pod of Job {job}"), || {
+        let pods = pods.clone();
+        async move {
+            pods.list(&ListParams::default().labels(&format!("job-name={job}")))
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Succeeded"))
+        }
+    })
+    .await;
+    let (phase, code) = if succeeded {
+        ("Succeeded", 0)
+    } else {
+        ("Failed", 1)
+    };
+    let status = json!({"status": {
+        "phase": phase,
+        "conditions": [{"type": "Ready", "status": "False", "reason": "PodCompleted"}],
+        "containerStatuses": [{
+            "name": "worker", "image": "worker", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": code, "reason": if succeeded { "Completed" } else { "Error" },
+                                      "startedAt": "2026-01-01T00:00:00Z", "finishedAt": "2026-01-01T00:00:01Z"}}
+        }]
+    }});
+    pods.patch_status(
+        &pod.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(status),
+    )
+    .await
+    .expect("pod status");
+}
+
+async fn jobs_of(ns: &TestNamespace, restore: &str) -> Vec<Job> {
+    ns.api::<Job>()
+        .list(&ListParams::default().labels(&format!("kafkabackup.com/restore={restore}")))
+        .await
+        .expect("list jobs")
+        .items
+}
+
+async fn condition(ns: &TestNamespace, restore: &str, type_: &str) -> Option<(String, String)> {
+    let restore = ns.api::<KafkaRestore>().get(restore).await.ok()?;
+    let c = restore
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == type_)?;
+    Some((c.status, c.reason))
+}
+
+async fn backup_and_restore(ns: &TestNamespace, restore_spec: serde_json::Value) {
+    ns.apply::<KafkaBackup>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "daily-backup"},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "schedule": {"cron": "0 2 * * *"},
+                 "storage": {"type": "s3", "s3": {"bucket": "my-kafka-backups"}}}
+    }))
+    .await;
+    let mut spec =
+        json!({"kafka": {"bootstrapServers": "kafka:9092"}, "backupRef": {"name": "daily-backup"}});
+    if let (Some(spec), Some(extra)) = (spec.as_object_mut(), restore_spec.as_object()) {
+        spec.extend(extra.clone());
+    }
+    ns.apply::<KafkaRestore>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaRestore",
+        "metadata": {"name": "restore-orders"}, "spec": spec
+    }))
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r1_a_restore_creates_exactly_one_job() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "one-job").await;
+    backup_and_restore(&ns, json!({})).await;
+    let job = eventually("the restore Job", || async {
+        jobs_of(&ns, "restore-orders").await.into_iter().next()
+    })
+    .await;
+    assert_eq!(job.name_any(), "restore-orders-restore-1");
+    assert_eq!(job.spec.as_ref().unwrap().backoff_limit, Some(0));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(jobs_of(&ns, "restore-orders").await.len(), 1);
+    let restore = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        restore.labels()["kafkabackup.com/restore-job-name"],
+        "restore-orders-restore-1"
+    );
+    let pvc = &restore.labels()["kafkabackup.com/report-pvc-name"];
+    assert!(ns.api::<PersistentVolumeClaim>().get(pvc).await.is_ok());
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r3_job_success_shows_in_status_and_is_never_rerun() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "success").await;
+    backup_and_restore(&ns, json!({})).await;
+    eventually("the restore Job", || async {
+        jobs_of(&ns, "restore-orders").await.into_iter().next()
+    })
+    .await;
+    complete_pod(&ns, "restore-orders-restore-1", true).await;
+    eventually("RestoreComplete=True", || async {
+        (condition(&ns, "restore-orders", "RestoreComplete").await?
+            == ("True".into(), "RestoreCompleted".into()))
+            .then_some(())
+    })
+    .await;
+    let restore = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap();
+    assert!(
+        restore
+            .status
+            .unwrap()
+            .restore
+            .unwrap()
+            .completion_time
+            .is_some()
+    );
+    // Deleting the Job of a completed restore does not run it again.
+    ns.api::<Job>()
+        .delete("restore-orders-restore-1", &DeleteParams::background())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        jobs_of(&ns, "restore-orders")
+            .await
+            .iter()
+            .all(|j| j.name_any() == "restore-orders-restore-1")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r3_job_failure_shows_in_status_without_retry() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "failure").await;
+    backup_and_restore(&ns, json!({})).await;
+    eventually("the restore Job", || async {
+        jobs_of(&ns, "restore-orders").await.into_iter().next()
+    })
+    .await;
+    complete_pod(&ns, "restore-orders-restore-1", false).await;
+    eventually("RestoreFailed", || async {
+        (condition(&ns, "restore-orders", "Ready").await?
+            == ("False".into(), "RestoreFailed".into()))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        condition(&ns, "restore-orders", "Error").await,
+        Some(("True".into(), "RestoreFailed".into()))
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(jobs_of(&ns, "restore-orders").await.len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r5_deleting_the_job_resumes_with_the_same_report_pvc() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "resume").await;
+    backup_and_restore(&ns, json!({})).await;
+    eventually("the restore Job", || async {
+        jobs_of(&ns, "restore-orders").await.into_iter().next()
+    })
+    .await;
+    let pvc = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap()
+        .labels()["kafkabackup.com/report-pvc-name"]
+        .clone();
+    ns.api::<Job>()
+        .delete("restore-orders-restore-1", &DeleteParams::background())
+        .await
+        .unwrap();
+    // Pods of the deleted Job may linger without a kubelet; remove them as one would.
+    let _ = ns
+        .api::<Pod>()
+        .delete_collection(
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::background()
+            },
+            &ListParams::default().labels("job-name=restore-orders-restore-1"),
+        )
+        .await;
+    let next = eventually("the next attempt's Job", || async {
+        jobs_of(&ns, "restore-orders")
+            .await
+            .into_iter()
+            .find(|j| j.name_any() == "restore-orders-restore-2")
+    })
+    .await;
+    let claim = next
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .volumes
+        .unwrap()
+        .into_iter()
+        .find_map(|v| v.persistent_volume_claim)
+        .unwrap();
+    assert_eq!(claim.claim_name, pvc);
+    let restore = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap();
+    assert_eq!(restore.status.unwrap().restore.unwrap().attempt, 2);
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r4_deleting_the_restore_removes_jobs_pods_and_pvc() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "cleanup").await;
+    backup_and_restore(&ns, json!({})).await;
+    eventually("the restore Job", || async {
+        jobs_of(&ns, "restore-orders").await.into_iter().next()
+    })
+    .await;
+    complete_pod(&ns, "restore-orders-restore-1", true).await;
+    ns.api::<KafkaRestore>()
+        .delete("restore-orders", &DeleteParams::default())
+        .await
+        .unwrap();
+    let selector = ListParams::default().labels("kafkabackup.com/restore=restore-orders");
+    eventually("everything of the restore to be gone", || async {
+        let jobs = ns.api::<Job>().list(&selector).await.ok()?.items.len();
+        let pods = ns.api::<Pod>().list(&selector).await.ok()?.items.len();
+        let pvcs = ns
+            .api::<PersistentVolumeClaim>()
+            .list(&selector)
+            .await
+            .ok()?
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .count();
+        let restore = ns
+            .api::<KafkaRestore>()
+            .get_opt("restore-orders")
+            .await
+            .ok()?;
+        (jobs == 0 && pods == 0 && pvcs == 0 && restore.is_none()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r8_a_backup_schedule_makes_a_cronjob_with_the_backoff_limit() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "schedule").await;
+    ns.apply::<KafkaBackup>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "daily-backup"},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "schedule": {"cron": "0 2 * * *"}, "backoffLimit": 1,
+                 "storage": {"type": "s3", "s3": {"bucket": "my-kafka-backups", "region": "eu-west-1"}}}
+    }))
+    .await;
+    let cronjob = eventually("the CronJob", || async {
+        ns.api::<CronJob>()
+            .get_opt("daily-backup-backup")
+            .await
+            .ok()?
+    })
+    .await;
+    let spec = cronjob.spec.unwrap();
+    assert_eq!(spec.schedule, "0 2 * * *");
+    assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
+    assert_eq!(spec.job_template.spec.unwrap().backoff_limit, Some(1));
+}
