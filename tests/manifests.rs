@@ -126,3 +126,52 @@ fn cert_manager_overlay_issues_the_secret_and_injects_the_ca() {
         );
     }
 }
+
+#[test]
+fn rbac_grants_what_the_controller_uses() {
+    let objects = render("manifests");
+    let role = find(&objects, "ClusterRole");
+    let allows = |group: &str, resource: &str, verb: &str| {
+        role["rules"].as_array().unwrap().iter().any(|rule| {
+            rule["apiGroups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g == group)
+                && rule["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == resource)
+                && rule["verbs"].as_array().unwrap().iter().any(|v| v == verb)
+        })
+    };
+    for (group, resource, verb) in [
+        ("kafkabackup.com", "kafkarestores", "watch"),
+        ("kafkabackup.com", "kafkarestores", "patch"),
+        ("kafkabackup.com", "kafkarestores/status", "patch"),
+        ("kafkabackup.com", "kafkabackups", "get"),
+        ("batch", "jobs", "create"),
+        ("batch", "jobs", "patch"),
+        ("batch", "jobs", "deletecollection"),
+        ("batch", "cronjobs", "patch"),
+        ("batch", "cronjobs", "delete"),
+        ("", "pods", "list"),
+        ("", "pods", "deletecollection"),
+        ("", "persistentvolumeclaims", "create"),
+        ("", "persistentvolumeclaims", "deletecollection"),
+        ("", "configmaps", "patch"),
+        ("kafka.strimzi.io", "kafkas", "get"),
+        ("events.k8s.io", "events", "create"),
+    ] {
+        assert!(
+            allows(group, resource, verb),
+            "missing {verb} on {group}/{resource}"
+        );
+    }
+    let lease_role = objects.iter().find(|o| o["kind"] == "Role").unwrap();
+    assert_eq!(
+        lease_role["rules"][0]["resources"],
+        serde_json::json!(["leases"])
+    );
+}
