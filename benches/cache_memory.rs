@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use k8s_openapi::api::batch::v1::Job;
 use kafka_backup_operator::api::KafkaRestore;
 use kafka_backup_operator::controller::build::{self, Connection, JobDefaults};
+use kafka_backup_operator::controller::trim_cached_job;
 use kube::runtime::{reflector, watcher};
 use serde_json::json;
 

@@ -91,6 +91,15 @@ pub fn is_paused<K: Resource>(resource: &K) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// Drops what the planner never reads from a cached Job: its pod template and managed
+/// fields, most of its size. Decisions to create use a live read, not the cache (R1).
+pub fn trim_cached_job(job: &mut Job) {
+    job.metadata.managed_fields = None;
+    if let Some(spec) = job.spec.as_mut() {
+        spec.template = Default::default();
+    }
+}
+
 /// Shared state of the reconcilers.
 pub struct Context {
     pub client: Client,
