@@ -87,7 +87,7 @@ fn main() {
     let after_restores = LIVE.load(Ordering::Relaxed);
     let (jobs, mut job_writer) = reflector::store::<Job>();
     for i in 0..COUNT {
-        let job = build::restore_job(
+        let mut job = build::restore_job(
             &restore(i),
             1,
             &format!("restore-{i:05}-report-x7k2p"),
@@ -96,6 +96,8 @@ fn main() {
             &defaults,
         )
         .expect("job");
+        // As the controller's Job watch does before caching.
+        trim_cached_job(&mut job);
         job_writer.apply_watcher_event(&watcher::Event::Apply(job));
     }
     let after_jobs = LIVE.load(Ordering::Relaxed);
