@@ -39,7 +39,7 @@ measure() { # url connections [total-rate]
   oha -z "$DURATION" -c "$2" "${rate[@]}" --no-tui --output-format json --cacert "$work/ca.crt" \
     -m POST -T application/json -D "$BODY" "$1" |
     python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["summary"]; p=r["latencyPercentiles"]
-print(f"{s[\"requestsPerSec\"]:.0f} {p[\"p50\"]*1000:.3f} {p[\"p99\"]*1000:.3f} {s[\"successRate\"]:.4f}")'
+print("%.0f %.3f %.3f %.4f" % (s["requestsPerSec"], p["p50"]*1000, p["p99"]*1000, s["successRate"]))'
 }
 
 printf '%-8s %14s %8s %8s %14s %8s %8s\n' server "saturated r/s" "p50 ms" "p99 ms" "half-rate r/s" "p50 ms" "p99 ms"

@@ -38,8 +38,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
             if let Ok(tls) = acceptor.accept(tcp).await {
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), service)
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(std::time::Duration::from_secs(5));
+                let _ = builder
+                    .serve_connection_with_upgrades(TokioIo::new(tls), service)
                     .await;
             }
         });

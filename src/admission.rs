@@ -2,6 +2,7 @@
 //! generic admission server. Reading the request and deciding; no IO.
 
 use admission_server::{AdmissionRequest, Decision, DynamicObject, Operation, Policy};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -45,10 +46,63 @@ fn passes_through(request: &AdmissionRequest<DynamicObject>) -> bool {
             .is_some_and(|s| !s.is_empty())
 }
 
-/// Reads an object of the request into its type; the error names the field.
-pub fn typed<K: DeserializeOwned>(object: &DynamicObject) -> Result<K, String> {
-    let value = serde_json::to_value(object).map_err(|e| e.to_string())?;
-    from_value(value)
+/// Reads an object of the request into its type; the error names the field. Reads
+/// `spec` and `status` where they lie instead of re-serializing the whole object.
+pub fn typed<K>(object: &DynamicObject) -> Result<K, String>
+where
+    K: Resource<DynamicType = ()> + HasSpecAndStatus,
+{
+    let field = |name: &str| object.data.get(name).unwrap_or(&Value::Null);
+    let spec = from_ref(field("spec")).map_err(|e| format!("spec{e}"))?;
+    let status = match field("status") {
+        Value::Null => None,
+        status => Some(from_ref(status).map_err(|e| format!("status{e}"))?),
+    };
+    Ok(K::assemble(object.metadata.clone(), spec, status))
+}
+
+/// Deserializes from a borrowed JSON value; the error starts with the failing path
+/// (`.backoffLimit: ...`) or is the bare message at the top.
+fn from_ref<'a, T: serde::Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            format!(": {}", e.inner())
+        } else {
+            format!(".{path}: {}", e.inner())
+        }
+    })
+}
+
+/// The two kinds, put together from their parts.
+pub trait HasSpecAndStatus: Sized {
+    type Spec: DeserializeOwned;
+    type Status: DeserializeOwned;
+    fn assemble(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self;
+}
+
+impl HasSpecAndStatus for KafkaBackup {
+    type Spec = crate::api::KafkaBackupSpec;
+    type Status = crate::api::KafkaBackupStatus;
+    fn assemble(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
+        KafkaBackup {
+            metadata,
+            spec,
+            status,
+        }
+    }
+}
+
+impl HasSpecAndStatus for KafkaRestore {
+    type Spec = crate::api::KafkaRestoreSpec;
+    type Status = crate::api::KafkaRestoreStatus;
+    fn assemble(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
+        KafkaRestore {
+            metadata,
+            spec,
+            status,
+        }
+    }
 }
 
 /// Deserializes a JSON value, naming the failing field in the error.
@@ -136,7 +190,7 @@ fn review_object<K>(
     rules: impl Fn(Option<&K>, &K) -> Review,
 ) -> Decision
 where
-    K: DeserializeOwned + Resource<DynamicType = ()>,
+    K: HasSpecAndStatus + Resource<DynamicType = ()>,
 {
     let new: K = match typed(object) {
         Ok(new) => new,
