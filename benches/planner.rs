@@ -72,6 +72,7 @@ fn planner(c: &mut Criterion) {
                     connection: Ok(connection.clone()),
                     defaults: &defaults,
                     now: now.clone(),
+                    summary: None,
                 }))
             })
         });

@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
 use kafka_backup_operator::controller::{LeaderElection, run_with_leader_election};
-use kafka_backup_operator::{admission::KafkaBackupPolicy, api, certs, manifest_check};
+use kafka_backup_operator::worker::cli::{self as worker_cli, RestoreArgs, WorkerArgs};
+use kafka_backup_operator::{admission::KafkaBackupPolicy, api, certs, manifest_check, worker};
 use prometheus_client::registry::Registry;
 
 /// Back up and restore Apache Kafka topics on Kubernetes.
@@ -48,6 +49,10 @@ enum Command {
     Webhook(WebhookArgs),
     /// Check manifests offline with the webhook's defaults and create rules.
     Validate(ValidateArgs),
+    /// Back up Kafka topics once (what a backup Job runs).
+    Backup(WorkerArgs),
+    /// Restore Kafka topics, resuming from the report directory (what a restore Job runs).
+    Restore(RestoreArgs),
     /// Run the controller only (no webhook).
     Controller(ControllerArgs),
     /// Run the operator: the admission webhook and the controller.
@@ -187,6 +192,34 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(operate(Some(args), None))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup(args) => Ok(run_worker(
+            &args.termination_log.clone(),
+            None,
+            move |runtime| {
+                let file = worker_cli::read_config_file(&args).map_err(WorkerFailure::Input)?;
+                let config = worker_cli::backup_config(&args, file.as_deref())
+                    .map_err(WorkerFailure::Input)?;
+                runtime
+                    .block_on(worker::run::backup(&config, &args.tuning()))
+                    .map_err(WorkerFailure::Run)
+            },
+        )),
+        Command::Restore(args) => {
+            let report_dir = args.report_dir.clone().map(PathBuf::from);
+            Ok(run_worker(
+                &args.common.termination_log.clone(),
+                report_dir,
+                move |runtime| {
+                    let file =
+                        worker_cli::read_config_file(&args.common).map_err(WorkerFailure::Input)?;
+                    let config = worker_cli::restore_config(&args, file.as_deref())
+                        .map_err(WorkerFailure::Input)?;
+                    runtime
+                        .block_on(worker::run::restore(&config, &args.common.tuning()))
+                        .map_err(WorkerFailure::Run)
+                },
+            ))
+        }
         Command::Controller(args) => {
             runtime()?.block_on(operate(None, Some(args)))?;
             Ok(ExitCode::SUCCESS)
@@ -194,6 +227,62 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             runtime()?.block_on(operate(Some(args.webhook), Some(args.controller)))?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// How a worker run ended badly.
+enum WorkerFailure {
+    /// The configuration or flags are unusable: nothing was done.
+    Input(String),
+    Run(worker::run::WorkerError),
+}
+
+/// Runs a worker and turns its outcome into an exit code a Job understands (0 done,
+/// 1 failed, 2 unusable input, 3 stopped by a signal) and a termination message.
+fn run_worker(
+    termination_log: &std::path::Path,
+    report_dir: Option<PathBuf>,
+    work: impl FnOnce(&tokio::runtime::Runtime) -> Result<worker::report::Summary, WorkerFailure>,
+) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match work(&runtime) {
+        Ok(summary) => {
+            worker::report::write_termination_message(termination_log, &summary);
+            ExitCode::SUCCESS
+        }
+        Err(WorkerFailure::Input(message)) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            let summary = worker::report::Summary {
+                outcome: "failed".into(),
+                records: 0,
+                bytes: 0,
+                topics: None,
+                attempt: None,
+                error: Some(message),
+            };
+            worker::report::write_termination_message(termination_log, &summary);
+            ExitCode::from(2)
+        }
+        Err(WorkerFailure::Run(error)) => {
+            tracing::error!(%error, "failed");
+            eprintln!("error: {error}");
+            worker::report::write_termination_message(
+                termination_log,
+                &worker::run::failure(&error, report_dir.as_deref()),
+            );
+            ExitCode::from(if matches!(error, worker::run::WorkerError::Interrupted) {
+                3
+            } else {
+                1
+            })
         }
     }
 }

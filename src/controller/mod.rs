@@ -229,6 +229,10 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
         .items;
     let backup_storage = backup_storage(ctx, &namespace, &restore.spec.backup_ref.name).await?;
     let connection = connection(ctx, &namespace, restore.spec.cluster()).await?;
+    let summary = match restore_plan::finished_job_without_figures(restore, &cached_jobs) {
+        Some(job) => worker_summary(ctx, &namespace, &job.name_any()).await?,
+        None => None,
+    };
     let suffix = random_suffix();
     let mut observation = RestoreObservation {
         restore,
@@ -240,6 +244,7 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
         connection,
         defaults: &ctx.defaults,
         now: now(),
+        summary,
     };
     let mut plan = plan_restore(&observation)?;
 
@@ -359,6 +364,24 @@ async fn write_restore_status(
     ))
     .await?;
     Ok(())
+}
+
+/// The summary the worker of a finished Job left in its termination message.
+async fn worker_summary(
+    ctx: &Context,
+    namespace: &str,
+    job: &str,
+) -> Result<Option<crate::worker::report::Summary>> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let list = timed(pods.list(&ListParams::default().labels(&format!("job-name={job}")))).await?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
+        .flatten()
+        .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.message.as_deref())
+        .filter_map(|message| serde_json::from_str(message.trim()).ok())
+        .last())
 }
 
 /// The storage of the KafkaBackup a restore reads from.

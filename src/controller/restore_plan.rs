@@ -16,6 +16,7 @@ use crate::api::backup::BackupStorage;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
 use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
 use crate::policy;
+use crate::worker::report::Summary;
 
 /// Everything the planner needs, gathered by the reconciler.
 pub struct RestoreObservation<'a> {
@@ -35,6 +36,8 @@ pub struct RestoreObservation<'a> {
     pub connection: Result<Connection, Blocker>,
     pub defaults: &'a JobDefaults,
     pub now: Time,
+    /// What the current Job's worker reported when it finished (its termination message).
+    pub summary: Option<Summary>,
 }
 
 /// Something outside the restore that keeps a Job from being made, with a condition
@@ -63,6 +66,21 @@ impl RestorePlan {
     pub fn creates_job(&self) -> bool {
         self.create_job.is_some()
     }
+}
+
+/// The Job of the restore's current attempt when it has finished and status does not
+/// carry the worker's figures yet: the reconciler reads its pod's termination message.
+pub fn finished_job_without_figures<'a>(
+    restore: &KafkaRestore,
+    jobs: &'a [Job],
+) -> Option<&'a Job> {
+    let recorded = restore.status.as_ref()?.restore.as_ref()?;
+    if recorded.records.is_some() {
+        return None;
+    }
+    jobs.iter()
+        .find(|j| j.name_any() == recorded.job_name)
+        .filter(|j| job_state(j) != JobState::Running)
 }
 
 /// The state of a Job as the restore sees it.
@@ -170,6 +188,10 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         }
         if attempt_status.completion_time.is_none() {
             attempt_status.completion_time = Some(observed.now.clone());
+        }
+        if let Some(summary) = &observed.summary {
+            attempt_status.records = i64::try_from(summary.records).ok();
+            attempt_status.bytes = i64::try_from(summary.bytes).ok();
         }
         let message = format!(
             "restore completed by Job '{}'; it will not run again",

@@ -2,4 +2,8 @@
 //! contract between the controller and the worker: the configuration file the
 //! controller writes into the Job's ConfigMap, and the paths the Job mounts.
 
+pub mod cli;
 pub mod config;
+pub mod engine_config;
+pub mod report;
+pub mod run;

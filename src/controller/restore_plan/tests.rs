@@ -79,6 +79,7 @@ struct Case {
     active_pods: usize,
     backup: Result<BackupStorage, Blocker>,
     connection: Result<Connection, Blocker>,
+    summary: Option<Summary>,
 }
 
 impl Case {
@@ -90,6 +91,7 @@ impl Case {
             active_pods: 0,
             backup: Ok(storage()),
             connection: Ok(connection()),
+            summary: None,
         }
     }
 
@@ -115,6 +117,7 @@ impl Case {
             connection: self.connection.clone(),
             defaults: &defaults,
             now: at(1000),
+            summary: self.summary.clone(),
         })
         .expect("plan")
     }
@@ -410,4 +413,27 @@ fn paused_restore_plans_nothing_and_keeps_its_status() {
     )]));
     let plan = Case::new(paused).plan();
     assert_eq!(plan, RestorePlan::default());
+}
+
+#[test]
+fn r3_the_workers_figures_reach_status() {
+    let mut case = Case::new(started()).jobs(vec![job(1, Some("Complete"))]);
+    assert!(finished_job_without_figures(&case.restore, &case.jobs).is_some());
+    case.summary = Some(Summary {
+        outcome: "succeeded".into(),
+        records: 1500,
+        bytes: 90_000,
+        topics: Some(2),
+        attempt: Some(1),
+        error: None,
+    });
+    let plan = case.plan();
+    let attempt = plan.status.restore.as_ref().unwrap();
+    assert_eq!((attempt.records, attempt.bytes), (Some(1500), Some(90_000)));
+    let mut settled = case.restore.clone();
+    settled.status = Some(plan.status.clone());
+    assert!(
+        finished_job_without_figures(&settled, &case.jobs).is_none(),
+        "read once"
+    );
 }

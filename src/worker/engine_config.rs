@@ -1,0 +1,419 @@
+//! Translates our worker configuration into kafka-backup-core's `Config`, the library
+//! that does the Kafka work. Pure: the environment is passed in as a lookup function.
+
+use std::path::Path;
+
+use kafka_backup_core::config::{
+    BackupOptions, KafkaConfig, Mode, RestoreCheckpointStorage, RestoreOptions as CoreRestore,
+    SaslMechanism, SecurityConfig, SecurityProtocol, TopicSelection,
+};
+use kafka_backup_core::storage::StorageBackendConfig;
+
+use super::config::{StorageLocation, WorkerConfig};
+
+/// File name of the library's restore checkpoint, beside our report.
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+
+/// Settings a person tuning a run may change; the defaults bound memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tuning {
+    /// Largest backup segment, which bounds the memory of a backup.
+    pub segment_max_bytes: u64,
+    /// Records per produce request of a restore.
+    pub produce_batch_size: usize,
+    /// Partitions worked on at once.
+    pub max_concurrent_partitions: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            segment_max_bytes: 16 * 1024 * 1024,
+            produce_batch_size: 1000,
+            max_concurrent_partitions: 4,
+        }
+    }
+}
+
+/// Why a configuration cannot be run, in words a person can act on.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "kafka.sasl.passwordEnv: the environment variable {0} is not set; it must hold the SASL password (from a Secret)"
+    )]
+    MissingPassword(String),
+    #[error("kafka.bootstrapServers: no broker given; list host:port pairs separated by commas")]
+    NoBrokers,
+    #[error(
+        "kafka.sasl.mechanism: '{0}' is not supported; use SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN"
+    )]
+    Mechanism(String),
+    #[error("restore.{field}: '{value}' is not an RFC 3339 time such as 2026-01-31T00:00:00Z")]
+    Time { field: &'static str, value: String },
+    #[error(
+        "topics: '{0}' uses regular-expression or character-class syntax, which the worker cannot match yet; use '*' and '?' globs"
+    )]
+    UnsupportedPattern(String),
+    #[error("this configuration has no 'restore' section; it is for a backup")]
+    NotARestore,
+}
+
+/// The library configuration of a backup.
+pub fn backup_config(
+    config: &WorkerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    tuning: &Tuning,
+) -> Result<kafka_backup_core::Config, ConfigError> {
+    let backup = BackupOptions {
+        // One-shot Job semantics: stop at the offsets current when the run began.
+        stop_at_current_offsets: true,
+        // A verbatim archive: no offset headers added to the records.
+        include_offset_headers: false,
+        segment_max_bytes: tuning.segment_max_bytes,
+        max_concurrent_partitions: tuning.max_concurrent_partitions,
+        ..BackupOptions::default()
+    };
+    Ok(kafka_backup_core::Config {
+        mode: Mode::Backup,
+        backup_id: config.backup_id.clone(),
+        source: Some(kafka(config, env)?),
+        target: None,
+        storage: storage(&config.storage),
+        backup: Some(backup),
+        restore: None,
+        offset_storage: None,
+        metrics: None,
+    })
+}
+
+/// The library configuration of a restore. Everything in it is the same on every
+/// attempt, so the checkpoint written by one attempt is resumed by the next (the
+/// library ties a checkpoint to a hash of these options).
+pub fn restore_config(
+    config: &WorkerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    tuning: &Tuning,
+) -> Result<kafka_backup_core::Config, ConfigError> {
+    let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
+    let millis =
+        |field: &'static str, value: &Option<String>| -> Result<Option<i64>, ConfigError> {
+            value
+                .as_deref()
+                .map(|v| {
+                    v.parse::<jiff::Timestamp>()
+                        .map(|t| t.as_millisecond())
+                        .map_err(|_| ConfigError::Time {
+                            field,
+                            value: v.to_string(),
+                        })
+                })
+                .transpose()
+        };
+    let restore = CoreRestore {
+        time_window_start: millis("from", &options.from)?,
+        time_window_end: millis("to", &options.to)?,
+        topic_mapping: options.topic_mapping.clone().into_iter().collect(),
+        dry_run: options.dry_run,
+        // The library purges only when no checkpoint with progress exists, so a
+        // resumed attempt never wipes what an earlier one restored.
+        purge_topics: options.purge_topics,
+        // Records whose archive carries offset headers are restored without them.
+        strip_offset_headers: true,
+        create_topics: true,
+        checkpoint_state: Some(Path::new(&options.report_dir).join(CHECKPOINT_FILE)),
+        checkpoint_storage: RestoreCheckpointStorage::Local,
+        checkpoint_interval_secs: 1,
+        produce_batch_size: tuning.produce_batch_size,
+        max_concurrent_partitions: tuning.max_concurrent_partitions,
+        ..CoreRestore::default()
+    };
+    Ok(kafka_backup_core::Config {
+        mode: Mode::Restore,
+        backup_id: config.backup_id.clone(),
+        source: None,
+        target: Some(kafka(config, env)?),
+        storage: storage(&config.storage),
+        backup: None,
+        restore: Some(restore),
+        offset_storage: None,
+        metrics: None,
+    })
+}
+
+/// Whether a pattern is one the library matches itself: a literal or a `*`/`?` glob.
+fn library_pattern(pattern: &str) -> Result<String, ConfigError> {
+    if pattern.starts_with('~') || pattern.contains(['[', ']', '{', '}', '!', '\\']) {
+        return Err(ConfigError::UnsupportedPattern(pattern.to_string()));
+    }
+    Ok(pattern.to_string())
+}
+
+fn kafka(
+    config: &WorkerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<KafkaConfig, ConfigError> {
+    let endpoint = &config.kafka;
+    let brokers: Vec<String> = endpoint
+        .bootstrap_servers
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if brokers.is_empty() {
+        return Err(ConfigError::NoBrokers);
+    }
+    let tls = endpoint.tls.as_ref();
+    let mut security = SecurityConfig {
+        security_protocol: match (tls.is_some(), endpoint.sasl.is_some()) {
+            (false, false) => SecurityProtocol::Plaintext,
+            (true, false) => SecurityProtocol::Ssl,
+            (false, true) => SecurityProtocol::SaslPlaintext,
+            (true, true) => SecurityProtocol::SaslSsl,
+        },
+        ssl_ca_location: tls.and_then(|t| t.ca_file.clone()).map(Into::into),
+        ssl_certificate_location: tls.and_then(|t| t.cert_file.clone()).map(Into::into),
+        ssl_key_location: tls.and_then(|t| t.key_file.clone()).map(Into::into),
+        ..SecurityConfig::default()
+    };
+    if let Some(sasl) = &endpoint.sasl {
+        security.sasl_mechanism = Some(match sasl.mechanism.to_ascii_uppercase().as_str() {
+            "SCRAM-SHA-512" => SaslMechanism::ScramSha512,
+            "SCRAM-SHA-256" => SaslMechanism::ScramSha256,
+            "PLAIN" => SaslMechanism::Plain,
+            other => return Err(ConfigError::Mechanism(other.to_string())),
+        });
+        security.sasl_username = Some(sasl.username.clone());
+        security.sasl_password = Some(
+            env(&sasl.password_env)
+                .ok_or_else(|| ConfigError::MissingPassword(sasl.password_env.clone()))?,
+        );
+    }
+    let topics = TopicSelection {
+        include: config
+            .topics
+            .include
+            .iter()
+            .map(|p| library_pattern(p))
+            .collect::<Result<_, _>>()?,
+        exclude: config
+            .topics
+            .exclude
+            .iter()
+            .map(|p| library_pattern(p))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(KafkaConfig {
+        bootstrap_servers: brokers,
+        security,
+        topics,
+        connection: Default::default(),
+    })
+}
+
+fn storage(location: &StorageLocation) -> StorageBackendConfig {
+    match location {
+        StorageLocation::S3 {
+            bucket,
+            region,
+            prefix,
+            endpoint,
+            path_style,
+        } => StorageBackendConfig::S3 {
+            bucket: bucket.clone(),
+            region: region.clone(),
+            endpoint: endpoint.clone(),
+            // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the
+            // pod's identity; never from the configuration file.
+            access_key: None,
+            secret_key: None,
+            prefix: prefix.clone(),
+            path_style: *path_style,
+            allow_http: endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://")),
+        },
+        StorageLocation::Filesystem { path } => {
+            StorageBackendConfig::Filesystem { path: path.into() }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::TopicSelector;
+    use crate::worker::config::{KafkaEndpoint, RestoreOptions, Sasl, TlsFiles};
+
+    fn config() -> WorkerConfig {
+        WorkerConfig {
+            kafka: KafkaEndpoint {
+                bootstrap_servers: "a:9092, b:9092".into(),
+                tls: None,
+                sasl: None,
+            },
+            storage: StorageLocation::Filesystem {
+                path: "/var/lib/kafka-backup/storage".into(),
+            },
+            backup_id: "daily-backup".into(),
+            topics: TopicSelector {
+                include: vec!["orders-*".into()],
+                exclude: vec!["orders-tmp".into()],
+            },
+            restore: None,
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn backups_are_one_shot_verbatim_and_bounded() {
+        let core = backup_config(&config(), &no_env, &Tuning::default()).unwrap();
+        let backup = core.backup.unwrap();
+        assert!(backup.stop_at_current_offsets);
+        assert!(!backup.include_offset_headers);
+        assert_eq!(backup.segment_max_bytes, 16 * 1024 * 1024);
+        let source = core.source.unwrap();
+        assert_eq!(source.bootstrap_servers, vec!["a:9092", "b:9092"]);
+        assert_eq!(source.topics.include, vec!["orders-*"]);
+        assert_eq!(
+            source.security.security_protocol,
+            SecurityProtocol::Plaintext
+        );
+    }
+
+    #[test]
+    fn restores_checkpoint_beside_the_report_and_read_the_window() {
+        let mut cfg = config();
+        cfg.restore = Some(RestoreOptions {
+            from: Some("2026-01-01T00:00:00Z".into()),
+            to: Some("2026-01-02T00:00:00Z".into()),
+            report_dir: "/reports".into(),
+            topic_mapping: [("orders".to_string(), "orders-copy".to_string())].into(),
+            ..Default::default()
+        });
+        let core = restore_config(&cfg, &no_env, &Tuning::default()).unwrap();
+        let restore = core.restore.unwrap();
+        assert_eq!(
+            restore.checkpoint_state.as_deref(),
+            Some(Path::new("/reports/checkpoint.json"))
+        );
+        assert_eq!(restore.time_window_start, Some(1_767_225_600_000));
+        assert_eq!(restore.time_window_end, Some(1_767_312_000_000));
+        assert_eq!(restore.topic_mapping["orders"], "orders-copy");
+        assert!(restore.strip_offset_headers);
+    }
+
+    #[test]
+    fn the_restore_options_are_the_same_on_every_attempt() {
+        let mut cfg = config();
+        cfg.restore = Some(RestoreOptions {
+            purge_topics: true,
+            report_dir: "/reports".into(),
+            ..Default::default()
+        });
+        let first = serde_json::to_value(
+            restore_config(&cfg, &no_env, &Tuning::default())
+                .unwrap()
+                .restore,
+        )
+        .unwrap();
+        let second = serde_json::to_value(
+            restore_config(&cfg, &no_env, &Tuning::default())
+                .unwrap()
+                .restore,
+        )
+        .unwrap();
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn sasl_password_comes_from_the_environment() {
+        let mut cfg = config();
+        cfg.kafka.tls = Some(TlsFiles {
+            ca_file: Some("/ca/ca.crt".into()),
+            ..Default::default()
+        });
+        cfg.kafka.sasl = Some(Sasl {
+            mechanism: "SCRAM-SHA-512".into(),
+            username: "backup".into(),
+            password_env: "KAFKA_SASL_PASSWORD".into(),
+        });
+        assert_eq!(
+            backup_config(&cfg, &no_env, &Tuning::default()).unwrap_err(),
+            ConfigError::MissingPassword("KAFKA_SASL_PASSWORD".into())
+        );
+        let env = |name: &str| (name == "KAFKA_SASL_PASSWORD").then(|| "s3cret".to_string());
+        let security = backup_config(&cfg, &env, &Tuning::default())
+            .unwrap()
+            .source
+            .unwrap()
+            .security;
+        assert_eq!(security.security_protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(security.sasl_password.as_deref(), Some("s3cret"));
+        assert_eq!(
+            security.ssl_ca_location.as_deref(),
+            Some(Path::new("/ca/ca.crt"))
+        );
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let mut cfg = config();
+        cfg.kafka.bootstrap_servers = " , ".into();
+        assert_eq!(
+            backup_config(&cfg, &no_env, &Tuning::default()).unwrap_err(),
+            ConfigError::NoBrokers
+        );
+        let mut cfg = config();
+        cfg.topics.include = vec!["~^orders$".into()];
+        assert!(matches!(
+            backup_config(&cfg, &no_env, &Tuning::default()),
+            Err(ConfigError::UnsupportedPattern(_))
+        ));
+        let mut cfg = config();
+        cfg.restore = Some(RestoreOptions {
+            from: Some("yesterday".into()),
+            report_dir: "/r".into(),
+            ..Default::default()
+        });
+        assert!(matches!(
+            restore_config(&cfg, &no_env, &Tuning::default()),
+            Err(ConfigError::Time { field: "from", .. })
+        ));
+        assert_eq!(
+            restore_config(&config(), &no_env, &Tuning::default()).unwrap_err(),
+            ConfigError::NotARestore
+        );
+    }
+
+    #[test]
+    fn s3_credentials_never_come_from_the_file() {
+        let mut cfg = config();
+        cfg.storage = StorageLocation::S3 {
+            bucket: "b".into(),
+            region: None,
+            prefix: Some("p".into()),
+            endpoint: Some("http://minio:9000".into()),
+            path_style: true,
+        };
+        match backup_config(&cfg, &no_env, &Tuning::default())
+            .unwrap()
+            .storage
+        {
+            StorageBackendConfig::S3 {
+                access_key,
+                secret_key,
+                allow_http,
+                path_style,
+                ..
+            } => {
+                assert!(access_key.is_none() && secret_key.is_none());
+                assert!(allow_http && path_style);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

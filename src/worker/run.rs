@@ -1,0 +1,239 @@
+//! Running a backup or a restore with kafka-backup-core: SIGTERM stops the library
+//! cleanly, the restore report is kept current, and the outcome is summed up for the
+//! controller. Does IO.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kafka_backup_core::RestoreEngine;
+use kafka_backup_core::backup::BackupEngine;
+
+use super::config::WorkerConfig;
+use super::engine_config::{self, CHECKPOINT_FILE, ConfigError, Tuning};
+use super::report::{self, RestoreReport, Status, Summary};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Engine(#[from] kafka_backup_core::Error),
+    #[error("report directory {dir}: {source}")]
+    Report {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("stopped by a signal before it finished; a new attempt resumes from the report")]
+    Interrupted,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Completes when the process is asked to stop (SIGTERM from Kubernetes, or Ctrl-C).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs one backup to the end of the offsets current when it started.
+pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+    let core = engine_config::backup_config(config, &env, tuning)?;
+    tracing::info!(backup_id = %config.backup_id, brokers = %config.kafka.bootstrap_servers, "backup starting");
+    let engine = BackupEngine::new(core).await?;
+    let shutdown = engine.shutdown_handle();
+    let stopped = tokio::spawn(async move {
+        stop_requested().await;
+        tracing::warn!("stop requested: finishing the current segment and stopping");
+        let _ = shutdown.send(());
+    });
+    let result = engine.run().await;
+    let interrupted = stopped.is_finished();
+    stopped.abort();
+    let metrics = engine.metrics().report();
+    result?;
+    if interrupted {
+        return Err(WorkerError::Interrupted);
+    }
+    tracing::info!(
+        records = metrics.records_processed,
+        bytes = metrics.bytes_uncompressed,
+        "backup completed"
+    );
+    Ok(Summary {
+        outcome: "succeeded".into(),
+        records: metrics.records_processed,
+        bytes: metrics.bytes_uncompressed,
+        topics: None,
+        attempt: None,
+        error: None,
+    })
+}
+
+/// Runs one attempt of a restore, resuming from the report directory when an earlier
+/// attempt left a checkpoint there.
+pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+    let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
+    let dir = PathBuf::from(&options.report_dir);
+    let io = |source| WorkerError::Report {
+        dir: dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let previous = report::load(&dir).map_err(io)?;
+    if let Some(done) = previous.as_ref().filter(|r| r.status == Status::Completed) {
+        // A completed restore is never applied twice, whoever starts it again.
+        tracing::info!(
+            attempt = done.attempt,
+            records = done.records,
+            "the report says this restore completed; nothing to do"
+        );
+        return Ok(summary_of(done, "succeeded", None));
+    }
+    let checkpoint_path = dir.join(CHECKPOINT_FILE);
+    let resuming = report::load_checkpoint(&checkpoint_path)
+        .is_some_and(|c| !c.segments_completed.is_empty() || !c.partitions.is_empty());
+    let mut current = RestoreReport::next_attempt(
+        previous.as_ref(),
+        &config.backup_id,
+        options.dry_run,
+        options.purge_topics,
+        &now(),
+    );
+    if options.purge_topics && !options.dry_run && !resuming && current.purged_on_attempt.is_none()
+    {
+        current.purged_on_attempt = Some(current.attempt);
+    }
+    report::write_atomic(&dir, &current).map_err(io)?;
+    tracing::info!(
+        attempt = current.attempt,
+        resuming,
+        backup_id = %config.backup_id,
+        brokers = %config.kafka.bootstrap_servers,
+        "restore starting{}",
+        if resuming { ", resuming from the checkpoint" } else { "" }
+    );
+
+    let core = engine_config::restore_config(config, &env, tuning)?;
+    let engine = RestoreEngine::new(core)?;
+    let shutdown = engine.shutdown_handle();
+    let stopped = tokio::spawn(async move {
+        stop_requested().await;
+        tracing::warn!("stop requested: saving the checkpoint and stopping");
+        let _ = shutdown.send(());
+    });
+    let progress = {
+        let mut live = current.clone();
+        let dir = dir.clone();
+        let checkpoint_path = checkpoint_path.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
+                    live.absorb(&checkpoint, &now());
+                    if let Err(error) = report::write_atomic(&dir, &live) {
+                        tracing::warn!(%error, "could not update the report");
+                    }
+                }
+            }
+        })
+    };
+    let outcome = if options.dry_run {
+        engine.dry_run().await.map(|_| None)
+    } else {
+        engine.run().await.map(Some)
+    };
+    progress.abort();
+    let interrupted = stopped.is_finished();
+    stopped.abort();
+
+    if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
+        current.absorb(&checkpoint, &now());
+    }
+    let result = match outcome {
+        Ok(final_report) => {
+            if let Some(final_report) = &final_report {
+                current.records = current.records.max(final_report.records_restored);
+                current.bytes = current.bytes.max(final_report.bytes_restored);
+            }
+            if interrupted {
+                current.status = Status::Running;
+                current
+                    .errors
+                    .push(format!("attempt {} stopped by a signal", current.attempt));
+                Err(WorkerError::Interrupted)
+            } else {
+                current.status = Status::Completed;
+                Ok(())
+            }
+        }
+        Err(error) => {
+            current.status = Status::Failed;
+            current
+                .errors
+                .push(format!("attempt {}: {error}", current.attempt));
+            Err(WorkerError::Engine(error))
+        }
+    };
+    current.updated_at = now();
+    report::write_atomic(&dir, &current).map_err(io)?;
+    result?;
+    tracing::info!(
+        attempt = current.attempt,
+        records = current.records,
+        bytes = current.bytes,
+        "restore completed"
+    );
+    Ok(summary_of(&current, "succeeded", None))
+}
+
+/// The summary of a restore from its report.
+pub fn summary_of(report: &RestoreReport, outcome: &str, error: Option<String>) -> Summary {
+    let topics: std::collections::BTreeSet<&str> = report
+        .partitions
+        .values()
+        .map(|p| p.target_topic.as_str())
+        .collect();
+    Summary {
+        outcome: outcome.into(),
+        records: report.records,
+        bytes: report.bytes,
+        topics: Some(topics.len() as u64),
+        attempt: Some(report.attempt),
+        error,
+    }
+}
+
+/// The summary of a failed run.
+pub fn failure(error: &WorkerError, report_dir: Option<&Path>) -> Summary {
+    let previous = report_dir.and_then(|d| report::load(d).ok().flatten());
+    match previous {
+        Some(report) => summary_of(&report, "failed", Some(error.to_string())),
+        None => Summary {
+            outcome: "failed".into(),
+            records: 0,
+            bytes: 0,
+            topics: None,
+            attempt: None,
+            error: Some(error.to_string()),
+        },
+    }
+}
