@@ -410,7 +410,7 @@ fn resume_after_sigkill_neither_duplicates_nor_loses() {
     let storage = tempfile::tempdir().unwrap();
     let report = tempfile::tempdir().unwrap();
     broker.create_topic("events", 2);
-    let records = sample_records(1500, 2);
+    let records = sample_records(20_000, 2);
     produce(&broker, "events", &records);
     let source = consume(&broker, "events", 2, records.len());
     backup(&broker, storage.path(), "events", "resume");
@@ -423,21 +423,27 @@ fn resume_after_sigkill_neither_duplicates_nor_loses() {
         "--produce-batch-size",
         "1",
     ];
+    let report_now = || -> serde_json::Value {
+        std::fs::read_to_string(report.path().join("report.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    // Each attempt is killed (SIGKILL: no chance to save anything) once its own report
+    // shows it has restored another 3,000 records.
     let mut attempts = 0;
-    for kill_after in [100, 600, 1100] {
+    for _ in 0..3 {
+        attempts += 1;
+        let before = report_now()["records"].as_u64().unwrap_or(0);
         let mut child = restore_command(&broker, storage.path(), report.path(), "resume", &extra)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        attempts += 1;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let restored = std::fs::read_to_string(report.path().join("report.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|r| r["records"].as_u64())
-                .unwrap_or(0);
-            if restored >= kill_after
+            let now = report_now();
+            let own = now["attempt"].as_u64() == Some(attempts);
+            if (own && now["records"].as_u64().unwrap_or(0) >= before + 3_000)
                 || Instant::now() > deadline
                 || child.try_wait().unwrap().is_some()
             {
@@ -445,9 +451,19 @@ fn resume_after_sigkill_neither_duplicates_nor_loses() {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        // SIGKILL: no chance to save anything.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "attempt {attempts} finished before it could be killed"
+        );
         let _ = child.kill();
         let _ = child.wait();
+        let interrupted = report_now();
+        assert_eq!(
+            interrupted["status"], "running",
+            "a killed attempt leaves a running report"
+        );
+        assert_eq!(interrupted["attempt"], attempts);
+        assert!(interrupted["records"].as_u64().unwrap() < records.len() as u64);
     }
     run_ok(restore_command(
         &broker,

@@ -381,7 +381,7 @@ async fn worker_summary(
         .flatten()
         .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.message.as_deref())
         .filter_map(|message| serde_json::from_str(message.trim()).ok())
-        .last())
+        .next_back())
 }
 
 /// The storage of the KafkaBackup a restore reads from.

@@ -51,9 +51,13 @@ pub enum ConfigError {
     #[error("restore.{field}: '{value}' is not an RFC 3339 time such as 2026-01-31T00:00:00Z")]
     Time { field: &'static str, value: String },
     #[error(
-        "topics: '{0}' uses regular-expression or character-class syntax, which the worker cannot match yet; use '*' and '?' globs"
+        "topics: '{0}' uses regular-expression or character-class syntax, which a restore cannot match yet; use '*' and '?' globs"
     )]
     UnsupportedPattern(String),
+    #[error("topics: '{pattern}' is not a valid pattern: {reason}")]
+    BadPattern { pattern: String, reason: String },
+    #[error("topics: no topic of the cluster matches {0}")]
+    NothingMatches(String),
     #[error("this configuration has no 'restore' section; it is for a backup")]
     NotARestore,
 }
@@ -111,7 +115,8 @@ pub fn restore_config(
         };
     let restore = CoreRestore {
         time_window_start: millis("from", &options.from)?,
-        time_window_end: millis("to", &options.to)?,
+        // Our window ends before `to`; the library's end is inclusive.
+        time_window_end: millis("to", &options.to)?.map(|end| end - 1),
         topic_mapping: options.topic_mapping.clone().into_iter().collect(),
         dry_run: options.dry_run,
         // The library purges only when no checkpoint with progress exists, so a
@@ -140,12 +145,77 @@ pub fn restore_config(
     })
 }
 
-/// Whether a pattern is one the library matches itself: a literal or a `*`/`?` glob.
+/// Whether the library can match a pattern itself: a literal or a `*`/`?` glob.
+pub fn library_matches(pattern: &str) -> bool {
+    !(pattern.starts_with('~') || pattern.contains(['[', ']', '{', '}', '!', '\\']))
+}
+
 fn library_pattern(pattern: &str) -> Result<String, ConfigError> {
-    if pattern.starts_with('~') || pattern.contains(['[', ']', '{', '}', '!', '\\']) {
+    if !library_matches(pattern) {
         return Err(ConfigError::UnsupportedPattern(pattern.to_string()));
     }
     Ok(pattern.to_string())
+}
+
+/// One of our patterns, compiled: a glob, or a regular expression after `~`.
+enum Matcher {
+    Glob(globset::GlobMatcher),
+    Regex(regex::Regex),
+}
+
+fn compile(pattern: &str) -> Result<Matcher, ConfigError> {
+    let bad = |reason: String| ConfigError::BadPattern {
+        pattern: pattern.to_string(),
+        reason,
+    };
+    match pattern.strip_prefix('~') {
+        Some(expr) => regex::Regex::new(expr)
+            .map(Matcher::Regex)
+            .map_err(|e| bad(e.to_string())),
+        None => globset::Glob::new(pattern)
+            .map(|g| Matcher::Glob(g.compile_matcher()))
+            .map_err(|e| bad(e.to_string())),
+    }
+}
+
+impl Matcher {
+    fn is_match(&self, topic: &str) -> bool {
+        match self {
+            Matcher::Glob(glob) => glob.is_match(topic),
+            Matcher::Regex(regex) => regex.is_match(topic),
+        }
+    }
+}
+
+/// The topics of `available` a selector picks, by name: how patterns the library cannot
+/// match (regular expressions, character classes) become a literal list. Internal topics
+/// (`__consumer_offsets`, ...) are never picked by a pattern.
+pub fn select_topics(
+    selector: &crate::api::TopicSelector,
+    available: &[String],
+) -> Result<Vec<String>, ConfigError> {
+    let include = selector
+        .include
+        .iter()
+        .map(|p| compile(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let exclude = selector
+        .exclude
+        .iter()
+        .map(|p| compile(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut picked: Vec<String> = available
+        .iter()
+        .filter(|t| !t.starts_with("__"))
+        .filter(|t| include.iter().any(|m| m.is_match(t)) && !exclude.iter().any(|m| m.is_match(t)))
+        .cloned()
+        .collect();
+    picked.sort();
+    picked.dedup();
+    if picked.is_empty() {
+        return Err(ConfigError::NothingMatches(selector.include.join(", ")));
+    }
+    Ok(picked)
 }
 
 fn kafka(
@@ -301,7 +371,11 @@ mod tests {
             Some(Path::new("/reports/checkpoint.json"))
         );
         assert_eq!(restore.time_window_start, Some(1_767_225_600_000));
-        assert_eq!(restore.time_window_end, Some(1_767_312_000_000));
+        assert_eq!(
+            restore.time_window_end,
+            Some(1_767_312_000_000 - 1),
+            "the window ends before `to`"
+        );
         assert_eq!(restore.topic_mapping["orders"], "orders-copy");
         assert!(restore.strip_offset_headers);
     }
@@ -386,6 +460,50 @@ mod tests {
         assert_eq!(
             restore_config(&config(), &no_env, &Tuning::default()).unwrap_err(),
             ConfigError::NotARestore
+        );
+    }
+
+    #[test]
+    fn regex_and_class_patterns_become_a_literal_list() {
+        let available: Vec<String> = [
+            "orders-1",
+            "orders-22",
+            "payments.v2",
+            "audit",
+            "__consumer_offsets",
+        ]
+        .map(String::from)
+        .to_vec();
+        let selector = TopicSelector {
+            include: vec![
+                "~^orders-[0-9]$".into(),
+                "payments.v[0-9]".into(),
+                "*consumer*".into(),
+            ],
+            exclude: vec![],
+        };
+        assert_eq!(
+            select_topics(&selector, &available).unwrap(),
+            vec!["orders-1", "payments.v2"]
+        );
+        let excluded = TopicSelector {
+            include: vec!["*".into()],
+            exclude: vec!["~^orders".into()],
+        };
+        assert_eq!(
+            select_topics(&excluded, &available).unwrap(),
+            vec!["audit", "payments.v2"]
+        );
+        let none = TopicSelector {
+            include: vec!["~^nothing$".into()],
+            exclude: vec![],
+        };
+        assert!(matches!(
+            select_topics(&none, &available),
+            Err(ConfigError::NothingMatches(_))
+        ));
+        assert!(
+            library_matches("orders-*") && !library_matches("~x") && !library_matches("a[0-9]")
         );
     }
 

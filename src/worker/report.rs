@@ -101,8 +101,15 @@ impl RestoreReport {
 
     /// Takes the progress the library recorded in its checkpoint.
     pub fn absorb(&mut self, checkpoint: &RestoreCheckpoint, now: &str) {
-        self.records = checkpoint.records_restored.max(self.records);
-        self.bytes = checkpoint.bytes_restored.max(self.bytes);
+        // Per-partition acknowledgements move before whole segments complete.
+        let acked: u64 = checkpoint
+            .partitions
+            .values()
+            .map(|p| p.records_acked)
+            .sum();
+        let acked_bytes: u64 = checkpoint.partitions.values().map(|p| p.bytes_acked).sum();
+        self.records = checkpoint.records_restored.max(acked).max(self.records);
+        self.bytes = checkpoint.bytes_restored.max(acked_bytes).max(self.bytes);
         for (key, p) in &checkpoint.partitions {
             self.partitions.insert(
                 key.clone(),

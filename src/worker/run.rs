@@ -17,8 +17,11 @@ use super::report::{self, RestoreReport, Status, Summary};
 pub enum WorkerError {
     #[error("{0}")]
     Config(#[from] ConfigError),
-    #[error("{0}")]
-    Engine(#[from] kafka_backup_core::Error),
+    #[error("{what}: {source}")]
+    Engine {
+        what: String,
+        source: kafka_backup_core::Error,
+    },
     #[error("report directory {dir}: {source}")]
     Report {
         dir: PathBuf,
@@ -55,9 +58,30 @@ async fn stop_requested() {
 
 /// Runs one backup to the end of the offsets current when it started.
 pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+    let resolved;
+    let config = if config
+        .topics
+        .include
+        .iter()
+        .chain(&config.topics.exclude)
+        .all(|p| engine_config::library_matches(p))
+    {
+        config
+    } else {
+        resolved = with_literal_topics(config).await?;
+        &resolved
+    };
     let core = engine_config::backup_config(config, &env, tuning)?;
     tracing::info!(backup_id = %config.backup_id, brokers = %config.kafka.bootstrap_servers, "backup starting");
-    let engine = BackupEngine::new(core).await?;
+    let what = format!(
+        "backup '{}' from {}",
+        config.backup_id, config.kafka.bootstrap_servers
+    );
+    let fail = |source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    };
+    let engine = BackupEngine::new(core).await.map_err(fail)?;
     let shutdown = engine.shutdown_handle();
     let stopped = tokio::spawn(async move {
         stop_requested().await;
@@ -68,7 +92,7 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
     let interrupted = stopped.is_finished();
     stopped.abort();
     let metrics = engine.metrics().report();
-    result?;
+    result.map_err(fail)?;
     if interrupted {
         return Err(WorkerError::Interrupted);
     }
@@ -85,6 +109,32 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
         attempt: None,
         error: None,
     })
+}
+
+/// Replaces patterns the library cannot match with the cluster's matching topic names.
+async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, WorkerError> {
+    let mut literal = config.clone();
+    literal.topics.include = vec!["*".into()];
+    literal.topics.exclude = vec![];
+    let core = engine_config::backup_config(&literal, &env, &Tuning::default())?;
+    let what = format!("listing the topics of {}", config.kafka.bootstrap_servers);
+    let fail = |source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    };
+    let client =
+        kafka_backup_core::kafka::KafkaClient::new(core.source.expect("a backup has a source"));
+    client.connect().await.map_err(fail)?;
+    let topics: Vec<String> = client
+        .fetch_metadata(None)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    literal.topics.include = engine_config::select_topics(&config.topics, &topics)?;
+    tracing::info!(topics = ?literal.topics.include, "topic patterns matched");
+    Ok(literal)
 }
 
 /// Runs one attempt of a restore, resuming from the report directory when an earlier
@@ -132,7 +182,14 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
     );
 
     let core = engine_config::restore_config(config, &env, tuning)?;
-    let engine = RestoreEngine::new(core)?;
+    let what = format!(
+        "restore of backup '{}' into {}",
+        config.backup_id, config.kafka.bootstrap_servers
+    );
+    let engine = RestoreEngine::new(core).map_err(|source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    })?;
     let shutdown = engine.shutdown_handle();
     let stopped = tokio::spawn(async move {
         stop_requested().await;
@@ -144,7 +201,7 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         let dir = dir.clone();
         let checkpoint_path = checkpoint_path.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
                 if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
@@ -190,7 +247,10 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
             current
                 .errors
                 .push(format!("attempt {}: {error}", current.attempt));
-            Err(WorkerError::Engine(error))
+            Err(WorkerError::Engine {
+                what,
+                source: error,
+            })
         }
     };
     current.updated_at = now();
