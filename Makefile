@@ -57,4 +57,5 @@ e2e:
 bench:
 	$(CARGO) bench --bench policy --bench planner
 	$(CARGO) bench --bench cache_memory
+	$(CARGO) bench --bench worker_throughput
 	benches/load.sh

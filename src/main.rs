@@ -259,7 +259,6 @@ fn run_worker(
         }
         Err(WorkerFailure::Input(message)) => {
             tracing::error!("{message}");
-            eprintln!("error: {message}");
             let summary = worker::report::Summary {
                 outcome: "failed".into(),
                 records: 0,
@@ -272,8 +271,7 @@ fn run_worker(
             ExitCode::from(2)
         }
         Err(WorkerFailure::Run(error)) => {
-            tracing::error!(%error, "failed");
-            eprintln!("error: {error}");
+            tracing::error!("{error}");
             worker::report::write_termination_message(
                 termination_log,
                 &worker::run::failure(&error, report_dir.as_deref()),

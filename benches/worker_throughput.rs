@@ -1,0 +1,117 @@
+//! Backup and restore throughput of the worker against raw produce and consume with
+//! rdkafka, on the same tansu broker on 127.0.0.1, in one run. Prints records/s, MB/s
+//! and the ratios (backup vs raw consume, restore vs raw produce).
+
+#[path = "../tests/support/broker.rs"]
+mod broker;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use broker::{Broker, Record, consume, produce};
+
+const RECORDS: usize = 50_000;
+const VALUE_BYTES: usize = 1024;
+
+fn rate(label: &str, records: usize, bytes: usize, took: Duration) -> f64 {
+    let per_sec = records as f64 / took.as_secs_f64();
+    println!(
+        "{label:<16} {records:>7} records in {:>6.2} s: {per_sec:>9.0} records/s {:>7.1} MB/s",
+        took.as_secs_f64(),
+        bytes as f64 / took.as_secs_f64() / 1e6
+    );
+    per_sec
+}
+
+fn worker(args: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_kafka-backup-operator"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .status()
+        .expect("worker runs");
+    assert!(status.success(), "worker {args:?} failed");
+}
+
+fn main() {
+    // `cargo test --all-targets` runs bench mains too; this one only runs under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("worker_throughput runs under `cargo bench` only");
+        return;
+    }
+    let Some(broker) = Broker::start() else {
+        println!(
+            "tansu is not installed: cargo install tansu --version 0.6.0 --locked --features dynostore"
+        );
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let report = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = (0..RECORDS)
+        .map(|i| Record {
+            partition: (i % 4) as i32,
+            key: Some(format!("key-{i}").into_bytes()),
+            value: Some(vec![(i % 251) as u8; VALUE_BYTES]),
+            headers: vec![],
+            timestamp: Some(1_767_225_600_000 + i as i64),
+        })
+        .collect();
+    let bytes = RECORDS * VALUE_BYTES;
+    broker.create_topic("bench", 4);
+
+    let started = Instant::now();
+    produce(&broker, "bench", &records);
+    let raw_produce = rate("raw produce", RECORDS, bytes, started.elapsed());
+
+    let started = Instant::now();
+    let consumed = consume(&broker, "bench", 4, RECORDS);
+    // The consumer waits 2 s of quiet after the last record to be sure it has all.
+    let raw_consume = rate(
+        "raw consume",
+        consumed.len(),
+        bytes,
+        started.elapsed().saturating_sub(Duration::from_secs(2)),
+    );
+
+    let storage_url = format!("file://{}", storage.path().display());
+    let started = Instant::now();
+    worker(&[
+        "backup",
+        "--bootstrap-servers",
+        &broker.address,
+        "--storage",
+        &storage_url,
+        "--backup-id",
+        "bench",
+        "--topics",
+        "bench",
+        "--termination-log",
+        "/dev/null",
+    ]);
+    let backup = rate("worker backup", RECORDS, bytes, started.elapsed());
+
+    let report_dir = report.path().display().to_string();
+    let started = Instant::now();
+    worker(&[
+        "restore",
+        "--bootstrap-servers",
+        &broker.address,
+        "--storage",
+        &storage_url,
+        "--backup-id",
+        "bench",
+        "--topic-mapping",
+        "bench=bench-restored",
+        "--report-dir",
+        &report_dir,
+        "--termination-log",
+        "/dev/null",
+    ]);
+    let restore = rate("worker restore", RECORDS, bytes, started.elapsed());
+    assert_eq!(
+        consume(&broker, "bench-restored", 4, RECORDS).len(),
+        RECORDS
+    );
+
+    println!("backup / raw consume:  {:.2}", backup / raw_consume);
+    println!("restore / raw produce: {:.2}", restore / raw_produce);
+}
