@@ -51,12 +51,12 @@ pub enum ConfigError {
     #[error("restore.{field}: '{value}' is not an RFC 3339 time such as 2026-01-31T00:00:00Z")]
     Time { field: &'static str, value: String },
     #[error(
-        "topics: '{0}' uses regular-expression or character-class syntax, which a restore cannot match yet; use '*' and '?' globs"
+        "topics: '{0}' uses regular-expression or character-class syntax, which must be matched before the library runs"
     )]
     UnsupportedPattern(String),
     #[error("topics: '{pattern}' is not a valid pattern: {reason}")]
     BadPattern { pattern: String, reason: String },
-    #[error("topics: no topic of the cluster matches {0}")]
+    #[error("topics: no topic matches {0}")]
     NothingMatches(String),
     #[error("this configuration has no 'restore' section; it is for a backup")]
     NotARestore,
@@ -281,7 +281,8 @@ fn kafka(
     })
 }
 
-fn storage(location: &StorageLocation) -> StorageBackendConfig {
+/// The library's storage configuration of a location.
+pub fn storage(location: &StorageLocation) -> StorageBackendConfig {
     match location {
         StorageLocation::S3 {
             bucket,

@@ -111,6 +111,41 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
     })
 }
 
+/// Whether every topic pattern is one the library matches itself.
+fn library_patterns_only(config: &WorkerConfig) -> bool {
+    config
+        .topics
+        .include
+        .iter()
+        .chain(&config.topics.exclude)
+        .all(|p| engine_config::library_matches(p))
+}
+
+/// Replaces patterns the library cannot match with the backup's matching topic names,
+/// read from its manifest.
+async fn with_literal_restore_topics(config: &WorkerConfig) -> Result<WorkerConfig, WorkerError> {
+    let what = format!("reading the manifest of backup '{}'", config.backup_id);
+    let fail = |source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    };
+    let backend =
+        kafka_backup_core::storage::create_backend(&engine_config::storage(&config.storage))
+            .map_err(fail)?;
+    let bytes = backend
+        .get(&format!("{}/manifest.json", config.backup_id))
+        .await
+        .map_err(fail)?;
+    let manifest: kafka_backup_core::BackupManifest = serde_json::from_slice(&bytes)
+        .map_err(|e| fail(kafka_backup_core::Error::Io(std::io::Error::other(e))))?;
+    let names: Vec<String> = manifest.topics.iter().map(|t| t.name.clone()).collect();
+    let mut literal = config.clone();
+    literal.topics.include = engine_config::select_topics(&config.topics, &names)?;
+    literal.topics.exclude = vec![];
+    tracing::info!(topics = ?literal.topics.include, "topic patterns matched against the backup");
+    Ok(literal)
+}
+
 /// Replaces patterns the library cannot match with the cluster's matching topic names.
 async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, WorkerError> {
     let mut literal = config.clone();
@@ -140,6 +175,13 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
 /// Runs one attempt of a restore, resuming from the report directory when an earlier
 /// attempt left a checkpoint there.
 pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+    let resolved;
+    let config = if library_patterns_only(config) {
+        config
+    } else {
+        resolved = with_literal_restore_topics(config).await?;
+        &resolved
+    };
     let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
     let dir = PathBuf::from(&options.report_dir);
     let io = |source| WorkerError::Report {
