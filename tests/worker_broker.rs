@@ -374,3 +374,84 @@ fn bad_input_fails_clearly_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn sigterm_saves_the_checkpoint_and_the_next_attempt_finishes_exactly() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let report = tempfile::tempdir().unwrap();
+    broker.create_topic("clicks", 2);
+    let records = sample_records(20_000, 2);
+    produce(&broker, "clicks", &records);
+    let source = consume(&broker, "clicks", 2, records.len());
+    backup(&broker, storage.path(), "clicks", "term");
+    let extra = [
+        "--topic-mapping",
+        "clicks=clicks-restored",
+        "--produce-batch-size",
+        "1",
+    ];
+    let report_now = || -> serde_json::Value {
+        std::fs::read_to_string(report.path().join("report.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let mut child = restore_command(&broker, storage.path(), report.path(), "term", &extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while report_now()["records"].as_u64().unwrap_or(0) < 3_000
+        && Instant::now() < deadline
+        && child.try_wait().unwrap().is_none()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the restore finished before it could be stopped"
+    );
+    // SIGTERM, as Kubernetes sends when it stops a pod; to the child we started, by PID.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not stop within 30 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "exit code 3 means stopped by a signal"
+    );
+    let stopped = report_now();
+    assert_eq!(stopped["status"], "running");
+    assert!(
+        stopped["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("stopped by a signal"),
+        "{stopped}"
+    );
+
+    run_ok(restore_command(
+        &broker,
+        storage.path(),
+        report.path(),
+        "term",
+        &extra,
+    ));
+    let restored = consume(&broker, "clicks-restored", 2, source.len());
+    assert_eq!(restored, source, "no record duplicated or lost");
+}
