@@ -196,18 +196,43 @@ fn point_in_time_window_and_topic_selection() {
     );
 }
 
+/// The restore report of a directory, or null while there is none.
+fn report_of(dir: &Path) -> serde_json::Value {
+    std::fs::read_to_string(dir.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// A topic of 20,000 records on two partitions, backed up as `id`: enough for a restore
+/// with one record per request to last seconds. Returns storage, an empty report
+/// directory, the records produced and the records as the broker returns them.
+fn backed_up(
+    broker: &Broker,
+    topic: &str,
+    id: &str,
+) -> (
+    tempfile::TempDir,
+    tempfile::TempDir,
+    Vec<broker::Record>,
+    Vec<broker::Record>,
+) {
+    let storage = tempfile::tempdir().unwrap();
+    let report = tempfile::tempdir().unwrap();
+    broker.create_topic(topic, 2);
+    let records = sample_records(20_000, 2);
+    produce(broker, topic, &records);
+    let source = consume(broker, topic, 2, records.len());
+    backup(broker, storage.path(), topic, id);
+    (storage, report, records, source)
+}
+
 #[test]
 fn resume_after_sigkill_neither_duplicates_nor_loses() {
     let Some(broker) = Broker::start() else {
         return;
     };
-    let storage = tempfile::tempdir().unwrap();
-    let report = tempfile::tempdir().unwrap();
-    broker.create_topic("events", 2);
-    let records = sample_records(20_000, 2);
-    produce(&broker, "events", &records);
-    let source = consume(&broker, "events", 2, records.len());
-    backup(&broker, storage.path(), "events", "resume");
+    let (storage, report, records, source) = backed_up(&broker, "events", "resume");
 
     // One record per produce request: the memory engine's ListOffsets is wrong, and the
     // library verifies the written tail through it on resume.
@@ -217,12 +242,7 @@ fn resume_after_sigkill_neither_duplicates_nor_loses() {
         "--produce-batch-size",
         "1",
     ];
-    let report_now = || -> serde_json::Value {
-        std::fs::read_to_string(report.path().join("report.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(serde_json::Value::Null)
-    };
+    let report_now = || report_of(report.path());
     // Each attempt is killed (SIGKILL: no chance to save anything) once its own report
     // shows it has restored another 3,000 records.
     let mut attempts = 0;
@@ -380,25 +400,14 @@ fn sigterm_saves_the_checkpoint_and_the_next_attempt_finishes_exactly() {
     let Some(broker) = Broker::start() else {
         return;
     };
-    let storage = tempfile::tempdir().unwrap();
-    let report = tempfile::tempdir().unwrap();
-    broker.create_topic("clicks", 2);
-    let records = sample_records(20_000, 2);
-    produce(&broker, "clicks", &records);
-    let source = consume(&broker, "clicks", 2, records.len());
-    backup(&broker, storage.path(), "clicks", "term");
+    let (storage, report, _, source) = backed_up(&broker, "clicks", "term");
     let extra = [
         "--topic-mapping",
         "clicks=clicks-restored",
         "--produce-batch-size",
         "1",
     ];
-    let report_now = || -> serde_json::Value {
-        std::fs::read_to_string(report.path().join("report.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(serde_json::Value::Null)
-    };
+    let report_now = || report_of(report.path());
     let mut child = restore_command(&broker, storage.path(), report.path(), "term", &extra)
         .stderr(Stdio::null())
         .spawn()
