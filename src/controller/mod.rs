@@ -168,31 +168,17 @@ fn random_suffix() -> String {
 
 /// Reconciles one KafkaRestore.
 pub async fn reconcile_restore(restore: Arc<KafkaRestore>, ctx: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let namespace = restore.namespace().unwrap_or_default();
-    let api: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, restore, |event| async {
-        match event {
-            finalizer::Event::Apply(restore) => apply_restore(&restore, &ctx).await,
-            finalizer::Event::Cleanup(restore) => {
-                cleanup(
-                    &ctx,
-                    &namespace,
-                    &names::restore_selector(&restore.name_any()),
-                    true,
-                )
-                .await
-            }
-        }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics.reconciled(
+    let selector = names::restore_selector(&restore.name_any());
+    let apply_ctx = ctx.clone();
+    with_cleanup(
+        restore,
+        &ctx,
         "KafkaRestore",
-        started.elapsed(),
-        result.as_ref().err().map(Error::class),
-    );
-    result
+        &selector,
+        true,
+        |restore| async move { apply_restore(&restore, &apply_ctx).await },
+    )
+    .await
 }
 
 async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> {
@@ -450,31 +436,17 @@ async fn connection(
 
 /// Reconciles one KafkaBackup.
 pub async fn reconcile_backup(backup: Arc<KafkaBackup>, ctx: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let namespace = backup.namespace().unwrap_or_default();
-    let api: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, backup, |event| async {
-        match event {
-            finalizer::Event::Apply(backup) => apply_backup(&backup, &ctx).await,
-            finalizer::Event::Cleanup(backup) => {
-                cleanup(
-                    &ctx,
-                    &namespace,
-                    &names::backup_selector(&backup.name_any()),
-                    false,
-                )
-                .await
-            }
-        }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics.reconciled(
+    let selector = names::backup_selector(&backup.name_any());
+    let apply_ctx = ctx.clone();
+    with_cleanup(
+        backup,
+        &ctx,
         "KafkaBackup",
-        started.elapsed(),
-        result.as_ref().err().map(Error::class),
-    );
-    result
+        &selector,
+        false,
+        |backup| async move { apply_backup(&backup, &apply_ctx).await },
+    )
+    .await
 }
 
 async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<Action> {
@@ -558,6 +530,45 @@ async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<Action> {
 
 // ---------------------------------------------------------------------------------------
 // Shared steps
+
+/// The frame of both reconcilers: our finalizer around `apply` and the cleanup of the
+/// children labelled by `selector` (R4), and the reconcile metrics.
+async fn with_cleanup<K, Fut>(
+    resource: Arc<K>,
+    ctx: &Context,
+    kind: &'static str,
+    selector: &str,
+    has_report_pvc: bool,
+    apply: impl FnOnce(Arc<K>) -> Fut,
+) -> Result<Action>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    Fut: std::future::Future<Output = Result<Action>>,
+{
+    let started = Instant::now();
+    let namespace = resource.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, resource, |event| async {
+        match event {
+            finalizer::Event::Apply(resource) => apply(resource).await,
+            finalizer::Event::Cleanup(_) => {
+                cleanup(ctx, &namespace, selector, has_report_pvc).await
+            }
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    ctx.metrics.reconciled(
+        kind,
+        started.elapsed(),
+        result.as_ref().err().map(Error::class),
+    );
+    result
+}
 
 fn background() -> DeleteParams {
     DeleteParams {
