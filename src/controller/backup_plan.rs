@@ -80,6 +80,9 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
     };
 
     if let Ok(connection) = &observed.connection {
+        let run = |job_name: String| {
+            build::backup_job(&defaulted, job_name, connection, observed.defaults)
+        };
         let config = build::backup_worker_config(&defaulted, connection);
         let config_map = build::config_map(
             &defaulted,
@@ -101,12 +104,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
                 plan.delete_cronjob = observed.cronjob.as_ref().map(|c| c.name_any());
                 let job_name = names::backup_job_name(&name);
                 if !known(&job_name) {
-                    plan.create_job = Some(build::backup_job(
-                        &defaulted,
-                        job_name,
-                        connection,
-                        observed.defaults,
-                    )?);
+                    plan.create_job = Some(run(job_name)?);
                 }
             }
         }
@@ -118,12 +116,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
         {
             let job_name = names::backup_manual_job_name(&name, token);
             if !known(&job_name) {
-                plan.create_job = Some(build::backup_job(
-                    &defaulted,
-                    job_name,
-                    connection,
-                    observed.defaults,
-                )?);
+                plan.create_job = Some(run(job_name)?);
             }
         }
     }

@@ -195,7 +195,7 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
             message: review.denial_message(),
         };
         let status = restore_plan::blocked_status(restore, &blocker, now());
-        write_restore_status(ctx, restore, status).await?;
+        write_status(ctx, restore, restore.status.as_ref(), &status).await?;
         return Ok(Action::await_change());
     }
 
@@ -301,31 +301,11 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
         ))
         .await?;
     }
-    let old_reason = current
-        .status
-        .as_ref()
-        .and_then(|s| conditions::ready_reason(&s.conditions))
-        .map(str::to_owned);
-    let new_reason = conditions::ready_reason(&plan.status.conditions).map(str::to_owned);
     let waiting = plan.status.conditions.iter().any(|c| {
         c.type_ == c::READY && matches!(c.reason.as_str(), "BackupNotFound" | "ClusterNotReady")
     });
-    write_restore_status(ctx, current, plan.status.clone()).await?;
-    if old_reason != new_reason {
-        let message = plan
-            .status
-            .conditions
-            .first()
-            .map(|c| c.message.clone())
-            .unwrap_or_default();
-        publish(
-            ctx,
-            current,
-            new_reason.as_deref().unwrap_or_default(),
-            message,
-        )
-        .await;
-    }
+    write_status(ctx, current, current.status.as_ref(), &plan.status).await?;
+    announce(ctx, current, current.status.as_ref(), &plan.status).await;
     Ok(if waiting {
         Action::requeue(WAIT_RETRY)
     } else {
@@ -333,23 +313,65 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
     })
 }
 
-async fn write_restore_status(
-    ctx: &Context,
-    restore: &KafkaRestore,
-    status: crate::api::KafkaRestoreStatus,
-) -> Result<()> {
-    if restore.status.as_ref() == Some(&status) {
+/// The status of either kind: compared as a whole, announced by its Ready reason.
+trait ObservedStatus: PartialEq + serde::Serialize {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition];
+}
+
+impl ObservedStatus for crate::api::KafkaRestoreStatus {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        &self.conditions
+    }
+}
+
+impl ObservedStatus for crate::api::KafkaBackupStatus {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        &self.conditions
+    }
+}
+
+/// Writes `new` as the status of `resource` unless it equals `old` (R3: an unchanged
+/// status is not written again).
+async fn write_status<K, S>(ctx: &Context, resource: &K, old: Option<&S>, new: &S) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    S: ObservedStatus,
+{
+    if old == Some(new) {
         return Ok(());
     }
-    let api: Api<KafkaRestore> =
-        Api::namespaced(ctx.client.clone(), &restore.namespace().unwrap_or_default());
+    let api: Api<K> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
     timed(api.patch_status(
-        &restore.name_any(),
+        &resource.name_any(),
         &PatchParams::default(),
-        &Patch::Merge(json!({"status": status})),
+        &Patch::Merge(json!({ "status": new })),
     ))
     .await?;
     Ok(())
+}
+
+/// Publishes an Event when the Ready reason changes, with the new Ready message.
+async fn announce<K, S>(ctx: &Context, resource: &K, old: Option<&S>, new: &S)
+where
+    K: Resource<DynamicType = ()>,
+    S: ObservedStatus,
+{
+    let old_reason = old.and_then(|s| conditions::ready_reason(s.conditions()));
+    let new_reason = conditions::ready_reason(new.conditions());
+    if old_reason != new_reason {
+        let message = new
+            .conditions()
+            .first()
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        publish(ctx, resource, new_reason.unwrap_or_default(), message).await;
+    }
 }
 
 /// The summary the worker of a finished Job left in its termination message.
@@ -492,36 +514,8 @@ async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<Action> {
     {
         ctx.metrics.job_created("KafkaBackup");
     }
-    if backup.status.as_ref() != Some(&plan.status) {
-        let api: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
-        timed(api.patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": plan.status})),
-        ))
-        .await?;
-    }
-    let old_reason = backup
-        .status
-        .as_ref()
-        .and_then(|s| conditions::ready_reason(&s.conditions))
-        .map(str::to_owned);
-    let new_reason = conditions::ready_reason(&plan.status.conditions).map(str::to_owned);
-    if old_reason != new_reason {
-        let message = plan
-            .status
-            .conditions
-            .first()
-            .map(|c| c.message.clone())
-            .unwrap_or_default();
-        publish(
-            ctx,
-            backup,
-            new_reason.as_deref().unwrap_or_default(),
-            message,
-        )
-        .await;
-    }
+    write_status(ctx, backup, backup.status.as_ref(), &plan.status).await?;
+    announce(ctx, backup, backup.status.as_ref(), &plan.status).await;
     Ok(match &observation.connection {
         Err(_) => Action::requeue(WAIT_RETRY),
         Ok(_) => Action::requeue(RESYNC),
