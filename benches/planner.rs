@@ -67,7 +67,6 @@ fn planner(c: &mut Criterion) {
                     jobs: jobs.clone(),
                     pvcs: vec![],
                     active_pods: 0,
-                    fresh_pvc_suffix: "x7k2p",
                     backup_storage: Ok(storage.clone()),
                     connection: Ok(connection.clone()),
                     defaults: &defaults,

@@ -6,10 +6,13 @@
 pub mod admission;
 pub mod api;
 pub mod certs;
+pub mod cluster;
 pub mod constants;
 pub mod controller;
+pub mod crypto;
 #[cfg(test)]
 mod fixtures;
 pub mod manifest_check;
 pub mod policy;
+pub mod supervise;
 pub mod worker;

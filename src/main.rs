@@ -7,14 +7,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use admission_server::{Metrics, Server, ServerOptions};
+use admission_server::{Metrics, ReadinessCheck, Server, ServerOptions};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kafka_backup_operator::controller::build::JobDefaults;
+use kafka_backup_operator::controller::health::{Health, Phase};
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
 use kafka_backup_operator::controller::{LeaderElection, run_with_leader_election};
+use kafka_backup_operator::supervise::{Supervisor, TaskResult};
 use kafka_backup_operator::worker::cli::{self as worker_cli, RestoreArgs, WorkerArgs};
-use kafka_backup_operator::{admission::KafkaBackupPolicy, api, certs, manifest_check, worker};
+use kafka_backup_operator::{
+    admission::KafkaBackupPolicy, api, certs, cluster, crypto, manifest_check, worker,
+};
 use prometheus_client::registry::Registry;
 
 /// Back up and restore Apache Kafka topics on Kubernetes.
@@ -146,6 +150,13 @@ struct ValidateArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
+    crypto::install_default_provider();
+    if matches!(
+        cli.command,
+        Command::Webhook(_) | Command::Controller(_) | Command::Run(_)
+    ) {
+        exit_on_panic();
+    }
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -314,8 +325,15 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// How long the webhook and the controller get to stop once one of them has stopped.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+/// Wait between two attempts to reach the Kubernetes API.
+const CONNECT_RETRY: Duration = Duration::from_secs(10);
+
 /// Serves the webhook and/or runs the controller until SIGTERM or Ctrl-C. Without a
-/// reachable cluster the controller waits, saying so, while the webhook serves.
+/// reachable cluster the controller waits, saying why, while the webhook serves. When
+/// either ends on its own (an error, a panic) the other is stopped and the process
+/// fails, so Kubernetes restarts the pod.
 async fn operate(
     webhook: Option<WebhookArgs>,
     controller: Option<ControllerArgs>,
@@ -324,82 +342,91 @@ async fn operate(
     let admission_metrics = Metrics::register(&mut registry);
     let controller_metrics = ControllerMetrics::register(&mut registry);
     let registry = Arc::new(registry);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let health = Health::default();
+    let mut supervisor = Supervisor::new();
 
-    let server = match webhook {
-        Some(args) => {
-            let mut options =
-                ServerOptions::new(args.listen, args.tls_cert.clone(), args.tls_key.clone());
-            options.body_limit = args.body_limit;
-            options.header_read_timeout = Duration::from_secs(args.header_read_timeout);
-            options.reload_interval = Duration::from_secs(args.cert_reload_interval.max(1));
-            let server = Server::bind(options, Arc::new(KafkaBackupPolicy), admission_metrics, registry.clone())
-                .await
-                .with_context(|| {
-                    format!(
-                        "starting the webhook (certificate {}, key {}; `make certs` writes development ones)",
-                        args.tls_cert.display(),
-                        args.tls_key.display()
-                    )
-                })?;
-            tracing::info!(
-                addr = %server.local_addr(),
-                "webhook serving /mutate, /validate, /healthz, /readyz and /metrics over TLS"
-            );
-            let mut stop = stop_rx.clone();
-            Some(tokio::spawn(server.run(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })))
+    if let Some(args) = webhook {
+        let mut options =
+            ServerOptions::new(args.listen, args.tls_cert.clone(), args.tls_key.clone());
+        options.body_limit = args.body_limit;
+        options.header_read_timeout = Duration::from_secs(args.header_read_timeout);
+        options.reload_interval = Duration::from_secs(args.cert_reload_interval.max(1));
+        if controller.is_some() {
+            let health = health.clone();
+            options.readiness = Some(ReadinessCheck::new(move || health.readiness()));
         }
-        None => None,
-    };
-
-    let controller = controller.map(|args| {
-        let stop = stop_rx.clone();
-        tokio::spawn(run_controller(args, controller_metrics, stop))
-    });
-
-    shutdown_signal().await;
-    let _ = stop_tx.send(true);
-    if let Some(server) = server {
-        let _ = server.await;
+        let server = Server::bind(options, Arc::new(KafkaBackupPolicy), admission_metrics, registry.clone())
+            .await
+            .with_context(|| {
+                format!(
+                    "starting the webhook (certificate {}, key {}; `make certs` writes development ones)",
+                    args.tls_cert.display(),
+                    args.tls_key.display()
+                )
+            })?;
+        tracing::info!(
+            addr = %server.local_addr(),
+            "webhook serving /mutate, /validate, /healthz, /readyz and /metrics over TLS"
+        );
+        let mut stop = supervisor.stop_signal();
+        supervisor.spawn("webhook", async move {
+            server
+                .run(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            Ok(())
+        });
     }
-    if let Some(controller) = controller {
-        let _ = controller.await;
+    if let Some(args) = controller {
+        let stop = supervisor.stop_signal();
+        supervisor.spawn(
+            "controller",
+            run_controller(args, controller_metrics, health, stop),
+        );
     }
+
+    supervisor.run(shutdown_signal(), STOP_GRACE).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Connects to the cluster (waiting, with a plain message, while none is reachable) and
-/// runs the controllers under leader election.
+/// Connects to the cluster (waiting, and saying why, while it cannot be reached) and runs
+/// the controllers under leader election until `stop`. Ends with an error when waiting
+/// cannot help (credentials refused, RBAC), so the process exits.
 async fn run_controller(
     args: ControllerArgs,
     metrics: ControllerMetrics,
+    health: Health,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+) -> TaskResult {
     let client = loop {
-        let attempt = async {
-            kube::Client::try_from(kube::Config::infer().await?).map_err(anyhow::Error::from)
-        };
-        match attempt.await {
-            Ok(client) => match client.apiserver_version().await {
-                Ok(version) => {
-                    tracing::info!(server = %version.git_version, "connected to the Kubernetes API");
-                    break client;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "the Kubernetes API does not answer; the controller waits and retries every 30 s")
-                }
-            },
-            Err(error) => tracing::warn!(
-                %error,
-                "no Kubernetes cluster configured (set KUBECONFIG or run in a pod); the controller waits and retries every 30 s"
-            ),
+        match cluster::connect().await {
+            Ok((client, version)) => {
+                tracing::info!(server = %version, "connected to the Kubernetes API");
+                break client;
+            }
+            Err(error) if error.cause.is_fatal() => {
+                tracing::error!(
+                    cause = error.cause.label(),
+                    address = error.address.as_deref().unwrap_or(""),
+                    "{error}"
+                );
+                return Err(error.into());
+            }
+            Err(error) => {
+                tracing::warn!(
+                    cause = error.cause.label(),
+                    address = error.address.as_deref().unwrap_or(""),
+                    "{error}; the controller waits and retries every {}s",
+                    CONNECT_RETRY.as_secs()
+                );
+                health.set(Phase::Connecting(error.to_string()));
+            }
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(CONNECT_RETRY) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(()),
         }
     };
     let identity = args.identity.clone().unwrap_or_else(|| {
@@ -415,25 +442,40 @@ async fn run_controller(
         image: args.worker_image,
     };
     loop {
-        match run_with_leader_election(
+        let result = run_with_leader_election(
             client.clone(),
             defaults.clone(),
             metrics.clone(),
             election.clone(),
+            health.clone(),
             stop.clone(),
         )
-        .await
-        {
-            Ok(()) => return,
-            Err(error) => {
-                tracing::error!(%error, "leader election failed (check the Lease RBAC); retrying in 30 s")
-            }
+        .await;
+        if *stop.borrow() {
+            return Ok(());
         }
+        let why = match result {
+            Ok(()) => "the leader election ended".to_string(),
+            Err(error) => format!("leader election failed: {error}"),
+        };
+        tracing::error!(lease = %election.lease_name, namespace = %election.namespace, "{why} (check the Lease RBAC and that the namespace exists); retrying in {}s", CONNECT_RETRY.as_secs());
+        health.set(Phase::Connecting(why));
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(CONNECT_RETRY) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(()),
         }
     }
+}
+
+/// A panic anywhere in a long-running command ends the process (after the usual
+/// report), so no task can die while the rest stays up and reports ready.
+fn exit_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        tracing::error!(%info, "panic: the process exits so that it is restarted");
+        std::process::exit(101);
+    }));
 }
 
 /// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.

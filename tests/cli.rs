@@ -56,7 +56,7 @@ fn crds_name_both_kinds_with_short_names_category_and_columns() {
         assert_eq!(crd["spec"]["scope"], "Namespaced");
         assert_eq!(crd["spec"]["names"]["kind"], kind);
         assert_eq!(crd["spec"]["names"]["shortNames"][0], short);
-        assert_eq!(crd["spec"]["names"]["categories"][0], "kafkabackup");
+        assert_eq!(crd["spec"]["names"]["categories"][0], "kafka-backup");
         let version = &crd["spec"]["versions"][0];
         assert_eq!(version["name"], "v1alpha1");
         assert_eq!(version["subresources"]["status"], serde_json::json!({}));

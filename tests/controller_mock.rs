@@ -107,6 +107,33 @@ fn conflict(kind: &str, name: &str) -> Value {
 
 const NS: &str = "/apis/kafkabackup.com/v1alpha1/namespaces/kafka";
 const SELECTOR: &str = "labelSelector=kafkabackup.com%2Frestore%3Drestore-orders";
+/// The restore's label and our managed-by label: what the operator made.
+const MANAGED: &str = "labelSelector=kafkabackup.com%2Frestore%3Drestore-orders%2Capp.kubernetes.io%2Fmanaged-by%3Dkafka-backup-operator";
+
+/// A controller owner reference to the KafkaRestore with `uid`.
+fn owner(kind: &str, uid: &str) -> Value {
+    json!([{"apiVersion": "kafkabackup.com/v1alpha1", "kind": kind, "name": "restore-orders",
+            "uid": uid, "controller": true}])
+}
+
+/// A child named `name` with our labels, controlled by `uid`.
+fn child(kind: &str, name: &str, owner_kind: &str, uid: &str) -> Value {
+    let api_version = if kind == "Job" { "batch/v1" } else { "v1" };
+    json!({"apiVersion": api_version, "kind": kind,
+           "metadata": {"name": name, "namespace": "kafka", "uid": format!("uid-{name}"),
+                        "labels": {"kafkabackup.com/restore": "restore-orders",
+                                   "app.kubernetes.io/managed-by": "kafka-backup-operator"},
+                        "ownerReferences": owner(owner_kind, uid)}})
+}
+
+fn items(kind: &str, items: Vec<Value>) -> Value {
+    let api_version = if kind == "JobList" { "batch/v1" } else { "v1" };
+    json!({"apiVersion": api_version, "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items})
+}
+
+fn not_found() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
+}
 
 fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
     let (store, mut writer) = reflector::store();
@@ -126,7 +153,7 @@ fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
     ))
 }
 
-/// The requests of a first reconcile, up to the Job creation.
+/// The requests of a first reconcile, up to and including the Job creation.
 fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
     vec![
         expect(
@@ -156,7 +183,7 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
         ),
         expect(
             Method::GET,
-            format!("/api/v1/namespaces/kafka/pods?&{SELECTOR}"),
+            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
             StatusCode::OK,
             list("PodList"),
         ),
@@ -165,6 +192,13 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
             "/api/v1/namespaces/kafka/persistentvolumeclaims?&fieldManager=kafka-backup-operator",
             StatusCode::CREATED,
             json!({}),
+        ),
+        // A ConfigMap of that name made by someone else would be left alone.
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config",
+            StatusCode::NOT_FOUND,
+            not_found(),
         ),
         expect(
             Method::PATCH,
@@ -178,12 +212,12 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
             job_answer.0,
             job_answer.1,
         ),
-        expect(
-            Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders?"),
-            StatusCode::OK,
-            restore(),
-        ),
+    ]
+}
+
+/// What follows a Job created or adopted: status first, its Event, then the labels.
+fn status_event_labels() -> Vec<Expect> {
+    vec![
         expect(
             Method::PATCH,
             format!("{NS}/kafkarestores/restore-orders/status?"),
@@ -196,6 +230,12 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
             StatusCode::CREATED,
             json!({}),
         ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::OK,
+            restore(),
+        ),
     ]
 }
 
@@ -203,10 +243,9 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
 async fn r1_first_reconcile_creates_one_job_with_the_deterministic_name() {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
-    let server = tokio::spawn(serve(
-        handle,
-        first_reconcile_until_job((StatusCode::CREATED, json!({}))),
-    ));
+    let mut script = first_reconcile_until_job((StatusCode::CREATED, json!({})));
+    script.extend(status_event_labels());
+    let server = tokio::spawn(serve(handle, script));
     let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
     let ctx = context(client, vec![]);
     reconcile_restore(Arc::new(restore), ctx)
@@ -223,7 +262,7 @@ async fn r1_first_reconcile_creates_one_job_with_the_deterministic_name() {
     );
     assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
 
-    let job = &sent[7];
+    let job = &sent[8];
     assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
     assert_eq!(job["spec"]["backoffLimit"], 0);
     assert_eq!(
@@ -231,35 +270,41 @@ async fn r1_first_reconcile_creates_one_job_with_the_deterministic_name() {
         "restore-orders"
     );
 
-    let labels = &sent[8]["metadata"]["labels"];
+    let status = &sent[9]["status"];
+    assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
+    assert_eq!(status["restore"]["attempt"], 1);
+    assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
+    assert_eq!(sent[10]["reason"], "RestoreRunning");
+
+    let labels = &sent[11]["metadata"]["labels"];
     assert_eq!(
         labels["kafkabackup.com/restore-job-name"],
         "restore-orders-restore-1"
     );
     assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
     assert!(
-        sent[8]["metadata"].get("finalizers").is_none(),
+        sent[11]["metadata"].get("finalizers").is_none(),
         "the label patch never touches finalizers"
     );
-
-    let status = &sent[9]["status"];
-    assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
-    assert_eq!(status["restore"]["attempt"], 1);
-    assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
-    assert_eq!(sent[10]["reason"], "RestoreRunning");
 }
 
 #[tokio::test]
 async fn r1_already_exists_is_adopted_not_duplicated() {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
-    let server = tokio::spawn(serve(
-        handle,
-        first_reconcile_until_job((
-            StatusCode::CONFLICT,
-            conflict("jobs.batch", "restore-orders-restore-1"),
-        )),
+    let mut script = first_reconcile_until_job((
+        StatusCode::CONFLICT,
+        conflict("jobs.batch", "restore-orders-restore-1"),
     ));
+    // The Job in the way is read: it was made for this restore (its UID), so it is ours.
+    script.push(expect(
+        Method::GET,
+        "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+        StatusCode::OK,
+        child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r"),
+    ));
+    script.extend(status_event_labels());
+    let server = tokio::spawn(serve(handle, script));
     let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
     let ctx = context(client, vec![]);
     reconcile_restore(Arc::new(restore), ctx)
@@ -268,16 +313,72 @@ async fn r1_already_exists_is_adopted_not_duplicated() {
     let sent = server.await.unwrap();
     // Exactly one create was sent, and the status records that Job.
     assert_eq!(
-        sent[9]["status"]["restore"]["jobName"],
+        sent[10]["status"]["restore"]["jobName"],
         "restore-orders-restore-1"
     );
+}
+
+#[tokio::test]
+async fn r1_a_job_of_another_owner_in_the_way_is_a_conflict_never_adopted() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut script = first_reconcile_until_job((
+        StatusCode::CONFLICT,
+        conflict("jobs.batch", "restore-orders-restore-1"),
+    ));
+    // A completed Job left by an earlier KafkaRestore of the same name.
+    let mut earlier = child(
+        "Job",
+        "restore-orders-restore-1",
+        "KafkaRestore",
+        "uid-of-an-earlier-restore",
+    );
+    earlier["status"] = json!({"conditions": [{"type": "Complete", "status": "True"}]});
+    script.push(expect(
+        Method::GET,
+        "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+        StatusCode::OK,
+        earlier,
+    ));
+    script.push(expect(
+        Method::PATCH,
+        format!("{NS}/kafkarestores/restore-orders/status?"),
+        StatusCode::OK,
+        restore(),
+    ));
+    script.push(expect(
+        Method::POST,
+        "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+        StatusCode::CREATED,
+        json!({}),
+    ));
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, vec![]))
+        .await
+        .expect("a conflict is a condition, not a reconcile error");
+    let sent = server.await.unwrap();
+    let conditions = &sent[10]["status"]["conditions"];
+    assert_eq!(conditions[0]["type"], "Ready");
+    assert_eq!(conditions[0]["reason"], "NameConflict");
+    assert_eq!(conditions[1]["type"], "RestoreComplete");
+    assert_eq!(conditions[1]["status"], "False", "never completion");
+    assert!(
+        conditions[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("uid-of-an-earlier-restore")
+    );
+    assert_eq!(sent[11]["type"], "Warning");
+    assert_eq!(sent[11]["reason"], "NameConflict");
 }
 
 fn running_job() -> Job {
     serde_json::from_value(json!({
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": "restore-orders-restore-1", "namespace": "kafka",
-                     "labels": {"kafkabackup.com/restore": "restore-orders", "kafkabackup.com/attempt": "1"}},
+                     "labels": {"kafkabackup.com/restore": "restore-orders", "kafkabackup.com/attempt": "1"},
+                     "ownerReferences": owner("KafkaRestore", "uid-r")},
         "spec": {"template": {"spec": {"containers": []}}},
         "status": {"startTime": "2026-01-01T00:00:00Z", "active": 1}
     }))
@@ -286,7 +387,8 @@ fn running_job() -> Job {
 
 fn pvc_list() -> Value {
     json!({"apiVersion": "v1", "kind": "PersistentVolumeClaimList", "metadata": {}, "items": [
-        {"metadata": {"name": "restore-orders-report-x7k2p", "namespace": "kafka"}}
+        {"metadata": {"name": "restore-orders-report-x7k2p", "namespace": "kafka",
+                      "ownerReferences": owner("KafkaRestore", "uid-r")}}
     ]})
 }
 
@@ -308,25 +410,8 @@ async fn r3_steady_state_issues_no_write() {
             StatusCode::OK,
             backup(),
         ),
-        expect(
-            Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders?"),
-            StatusCode::OK,
-            restore(),
-        ),
-        expect(
-            Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders/status?"),
-            StatusCode::OK,
-            restore(),
-        ),
-        expect(
-            Method::POST,
-            "/apis/events.k8s.io/v1/namespaces/kafka/events?",
-            StatusCode::CREATED,
-            json!({}),
-        ),
     ];
+    let script = script.into_iter().chain(status_event_labels()).collect();
     let server = tokio::spawn(serve(handle, script));
     let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
     reconcile_restore(
@@ -339,9 +424,9 @@ async fn r3_steady_state_issues_no_write() {
 
     // Second pass with what was written: reads only.
     let mut settled = restore.clone();
-    let labels = sent[2]["metadata"]["labels"].clone();
+    let labels = sent[4]["metadata"]["labels"].clone();
     settled.metadata.labels = Some(serde_json::from_value(labels).unwrap());
-    settled.status = Some(serde_json::from_value(sent[3]["status"].clone()).unwrap());
+    settled.status = Some(serde_json::from_value(sent[2]["status"].clone()).unwrap());
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let script = vec![
@@ -366,38 +451,107 @@ async fn r3_steady_state_issues_no_write() {
 }
 
 #[tokio::test]
-async fn r4_delete_removes_children_with_background_propagation_and_only_our_finalizer() {
+async fn r4_delete_removes_what_it_made_with_background_propagation_and_only_our_finalizer() {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let mut deleting = restore();
     deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
     deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
-    let deleted =
-        |kind: &str| json!({"apiVersion": "v1", "kind": kind, "metadata": {}, "items": []});
+    let job = "restore-orders-restore-1";
+    // A user's ConfigMap with our labels copied onto it, and a Job of an earlier restore
+    // of the same name: neither was made for this restore, both stay.
+    let mut users_config = child("ConfigMap", "orders-notes", "KafkaRestore", "uid-r");
+    users_config["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    let earlier_job = child("Job", "restore-orders-restore-9", "KafkaRestore", "uid-old");
     let script = vec![
         expect(
-            Method::DELETE,
-            format!("/apis/batch/v1/namespaces/kafka/jobs?&{SELECTOR}"),
+            Method::GET,
+            format!("/apis/batch/v1/namespaces/kafka/jobs?&{MANAGED}"),
             StatusCode::OK,
-            deleted("JobList"),
+            items(
+                "JobList",
+                vec![child("Job", job, "KafkaRestore", "uid-r"), earlier_job],
+            ),
         ),
         expect(
             Method::DELETE,
-            format!("/api/v1/namespaces/kafka/pods?&{SELECTOR}"),
+            format!("/apis/batch/v1/namespaces/kafka/jobs/{job}?"),
             StatusCode::OK,
-            deleted("PodList"),
+            json!({}),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
+            StatusCode::OK,
+            items(
+                "PodList",
+                vec![
+                    child(
+                        "Pod",
+                        "restore-orders-restore-1-abcde",
+                        "Job",
+                        &format!("uid-{job}"),
+                    ),
+                    child(
+                        "Pod",
+                        "restore-orders-restore-9-fghij",
+                        "Job",
+                        "uid-restore-orders-restore-9",
+                    ),
+                ],
+            ),
         ),
         expect(
             Method::DELETE,
-            format!("/api/v1/namespaces/kafka/configmaps?&{SELECTOR}"),
+            "/api/v1/namespaces/kafka/pods/restore-orders-restore-1-abcde?",
             StatusCode::OK,
-            deleted("ConfigMapList"),
+            json!({}),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/configmaps?&{MANAGED}"),
+            StatusCode::OK,
+            items(
+                "ConfigMapList",
+                vec![
+                    child(
+                        "ConfigMap",
+                        "restore-orders-restore-config",
+                        "KafkaRestore",
+                        "uid-r",
+                    ),
+                    users_config,
+                ],
+            ),
         ),
         expect(
             Method::DELETE,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
+            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?",
             StatusCode::OK,
-            deleted("PersistentVolumeClaimList"),
+            json!({}),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{MANAGED}"),
+            StatusCode::OK,
+            items(
+                "PersistentVolumeClaimList",
+                vec![child(
+                    "PersistentVolumeClaim",
+                    "restore-orders-report-x7k2p",
+                    "KafkaRestore",
+                    "uid-r",
+                )],
+            ),
+        ),
+        expect(
+            Method::DELETE,
+            "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
+            StatusCode::OK,
+            json!({}),
         ),
         expect(
             Method::PATCH,
@@ -412,12 +566,16 @@ async fn r4_delete_removes_children_with_background_propagation_and_only_our_fin
         .await
         .expect("cleaned up");
     let sent = server.await.unwrap();
-    for body in &sent[..4] {
-        assert_eq!(body["propagationPolicy"], "Background", "{body}");
+    for delete in [1, 3, 5, 7] {
+        assert_eq!(
+            sent[delete]["propagationPolicy"], "Background",
+            "{}",
+            sent[delete]
+        );
     }
     // The finalizer patch tests that ours is where it was and removes only it.
     assert_eq!(
-        sent[4],
+        sent[8],
         json!([
             {"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"},
             {"op": "remove", "path": "/metadata/finalizers/1"}

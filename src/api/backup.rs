@@ -21,7 +21,7 @@ use super::common::{
     namespaced,
     status = "KafkaBackupStatus",
     shortname = "kb",
-    category = "kafkabackup",
+    category = "kafka-backup",
     cel,
     printcolumn(
         name = "Cluster",

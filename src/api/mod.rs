@@ -28,3 +28,41 @@ pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// kubectl expands a category before it looks up a resource, so a category spelled
+    /// like a kind's name turns `kubectl get kafkabackup NAME` into a multi-resource query.
+    #[test]
+    fn no_category_is_also_a_name_of_a_kind() {
+        let crds = crds();
+        let names: Vec<String> = crds
+            .iter()
+            .flat_map(|crd| {
+                let n = &crd.spec.names;
+                let mut names = vec![n.plural.clone(), n.kind.clone(), n.kind.to_lowercase()];
+                names.extend(n.singular.clone());
+                names.extend(n.short_names.clone().unwrap_or_default());
+                names
+            })
+            .map(|n| n.to_lowercase())
+            .collect();
+        for crd in &crds {
+            let categories = crd.spec.names.categories.clone().unwrap_or_default();
+            assert!(
+                !categories.is_empty(),
+                "{} has a category",
+                crd.spec.names.kind
+            );
+            for category in categories {
+                assert!(
+                    !names.contains(&category.to_lowercase()),
+                    "category '{category}' of {} is also a resource name",
+                    crd.spec.names.kind
+                );
+            }
+        }
+    }
+}

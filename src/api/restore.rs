@@ -26,7 +26,7 @@ use super::common::{
     namespaced,
     status = "KafkaRestoreStatus",
     shortname = "kr",
-    category = "kafkabackup",
+    category = "kafka-backup",
     cel,
     printcolumn(
         name = "Cluster",

@@ -11,6 +11,7 @@ use kube::ResourceExt;
 use super::build::{self, Connection, JobDefaults};
 use super::conditions::{self, Want};
 use super::names;
+use super::ownership;
 use super::restore_plan::Blocker;
 use crate::api::backup::{BackupRun, KafkaBackupStatus};
 use crate::api::{KafkaBackup, condition as c};
@@ -24,9 +25,12 @@ pub const ANNOTATION_SPEC_HASH: &str = "kafkabackup.com/spec-hash";
 /// Everything the planner needs, gathered by the reconciler.
 pub struct BackupObservation<'a> {
     pub backup: &'a KafkaBackup,
+    /// The ConfigMap of the backup's name, whoever made it.
     pub config_map: Option<ConfigMap>,
+    /// The CronJob of the backup's name, whoever made it.
     pub cronjob: Option<CronJob>,
     /// Jobs labelled with this backup (one-shot, manual, and those the CronJob made).
+    /// Only those controlled by the backup or by its own CronJob count.
     pub jobs: Vec<Job>,
     pub connection: Result<Connection, Blocker>,
     pub defaults: &'a JobDefaults,
@@ -65,9 +69,44 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
     };
     let mut plan = BackupPlan::default();
 
+    // Only what was made for this backup counts; a ConfigMap or CronJob of the same name
+    // made by anyone else is left alone and blocks the backup (R4).
+    let own_cronjob = observed
+        .cronjob
+        .as_ref()
+        .filter(|cj| ownership::is_child_of(*cj, backup));
+    let jobs: Vec<Job> = observed
+        .jobs
+        .iter()
+        .filter(|j| {
+            ownership::is_child_of(*j, backup)
+                || own_cronjob.is_some_and(|cj| ownership::is_child_of(*j, cj))
+        })
+        .cloned()
+        .collect();
+    let taken = observed
+        .config_map
+        .as_ref()
+        .filter(|cm| !ownership::is_child_of(*cm, backup))
+        .map(|cm| ownership::conflict_message(cm, "KafkaBackup"))
+        .or_else(|| {
+            observed
+                .cronjob
+                .as_ref()
+                .filter(|cj| !ownership::is_child_of(*cj, backup))
+                .map(|cj| ownership::conflict_message(cj, "KafkaBackup"))
+        });
+    let connection = match taken {
+        Some(message) => Err(Blocker {
+            reason: c::NAME_CONFLICT,
+            message,
+        }),
+        None => observed.connection.clone(),
+    };
+
     let history = merge_history(
         &old_status,
-        &observed.jobs,
+        &jobs,
         defaulted
             .spec
             .retention
@@ -75,11 +114,10 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
             .and_then(|r| r.backup_history_limit),
     );
     let known = |job: &str| {
-        history.iter().any(|r| r.job_name == job)
-            || observed.jobs.iter().any(|j| j.name_any() == job)
+        history.iter().any(|r| r.job_name == job) || jobs.iter().any(|j| j.name_any() == job)
     };
 
-    if let Ok(connection) = &observed.connection {
+    if let Ok(connection) = &connection {
         let run = |job_name: String| {
             build::backup_job(&defaulted, job_name, connection, observed.defaults)
         };
@@ -101,7 +139,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
                 plan.cronjob = changed(cronjob, observed.cronjob.as_ref().map(|c| &c.metadata));
             }
             None => {
-                plan.delete_cronjob = observed.cronjob.as_ref().map(|c| c.name_any());
+                plan.delete_cronjob = own_cronjob.map(|c| c.name_any());
                 let job_name = names::backup_job_name(&name);
                 if !known(&job_name) {
                     plan.create_job = Some(run(job_name)?);
@@ -121,15 +159,15 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
         }
     }
 
-    let running = observed
-        .jobs
-        .iter()
-        .filter(|j| finished(j).is_none())
-        .count()
+    let running = jobs.iter().filter(|j| finished(j).is_none()).count()
         + usize::from(plan.create_job.is_some());
     let last = history.first().cloned();
     let schedule = defaulted.spec.schedule.as_ref();
-    let wants = match (&observed.connection, running, &last) {
+    let wants = match (&connection, running, &last) {
+        (Err(blocker), _, _) if blocker.reason == c::NAME_CONFLICT => vec![
+            Want::new(c::READY, false, blocker.reason, &blocker.message),
+            Want::new(c::ERROR, true, blocker.reason, &blocker.message),
+        ],
         (Err(blocker), _, _) => vec![
             Want::new(c::READY, false, blocker.reason, &blocker.message),
             Want::new(c::ERROR, false, blocker.reason, "waiting, not failed"),

@@ -548,11 +548,16 @@ fn pod_template(
             tolerations: template.tolerations,
             priority_class_name: template.priority_class_name,
             image_pull_secrets: template.image_pull_secrets,
+            // The worker never talks to the Kubernetes API: no token in the pod.
+            automount_service_account_token: Some(false),
             security_context: Some(PodSecurityContext {
                 run_as_non_root: Some(true),
                 run_as_user: Some(65532),
                 run_as_group: Some(65532),
                 fs_group: Some(65532),
+                // A large report or backup volume is re-owned only when its root is not
+                // ours already, not walked on every pod start.
+                fs_group_change_policy: Some("OnRootMismatch".into()),
                 seccomp_profile: Some(SeccompProfile {
                     type_: "RuntimeDefault".into(),
                     localhost_profile: None,

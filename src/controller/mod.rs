@@ -7,8 +7,10 @@
 pub mod backup_plan;
 pub mod build;
 pub mod conditions;
+pub mod health;
 pub mod metrics;
 pub mod names;
+pub mod ownership;
 pub mod restore_plan;
 pub mod strimzi;
 
@@ -33,7 +35,7 @@ use serde_json::json;
 use self::backup_plan::{BackupObservation, plan_backup};
 use self::build::{Connection, JobDefaults};
 use self::metrics::ControllerMetrics;
-use self::restore_plan::{Blocker, RestoreObservation, plan_restore};
+use self::restore_plan::{Blocker, RestoreObservation, RestorePlan, plan_restore};
 use crate::api::backup::BackupStorage;
 use crate::api::{ClusterSource, KafkaBackup, KafkaRestore, SecretKeyRef, condition as c};
 use crate::constants::{ANNOTATION_PAUSE, FIELD_MANAGER, FINALIZER};
@@ -42,9 +44,9 @@ use crate::policy;
 /// How long any single API call may take.
 const API_TIMEOUT: Duration = Duration::from_secs(20);
 /// Resync of a settled resource, as a safety net beside the watches.
-const RESYNC: Duration = Duration::from_secs(300);
+const RESYNC: Duration = restore_plan::Requeue::Resync.after();
 /// Retry of a resource waiting on something not watched (a KafkaBackup, a Strimzi Kafka).
-const WAIT_RETRY: Duration = Duration::from_secs(30);
+const WAIT_RETRY: Duration = restore_plan::Requeue::Waiting.after();
 
 /// Why a reconcile failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,8 @@ pub enum Error {
     Timeout,
     #[error("serializing: {0}")]
     Serialize(#[from] serde_json::Error),
+    #[error("{0}")]
+    NameTaken(String),
 }
 
 impl Error {
@@ -75,6 +79,7 @@ impl Error {
             },
             Error::Timeout => "timeout",
             Error::Serialize(_) => "build",
+            Error::NameTaken(_) => "name-taken",
         }
     }
 }
@@ -93,11 +98,23 @@ pub fn is_paused<K: Resource>(resource: &K) -> bool {
 
 /// Drops what the planner never reads from a cached Job: its pod template and managed
 /// fields, most of its size. Decisions to create use a live read, not the cache (R1).
-pub fn trim_cached_job(job: &mut Job) {
+fn trim_cached_job(job: &mut Job) {
     job.metadata.managed_fields = None;
     if let Some(spec) = job.spec.as_mut() {
         spec.template = Default::default();
     }
+}
+
+/// The restore Job cache: the Job watch's events, trimmed, into `writer`'s store. The
+/// controller feeds it the Job watch; the memory benchmark feeds it the same Jobs.
+pub fn cache_restore_jobs<S>(
+    writer: reflector::store::Writer<Job>,
+    events: S,
+) -> impl futures::Stream<Item = S::Item>
+where
+    S: futures::Stream<Item = watcher::Result<watcher::Event<Job>>>,
+{
+    reflector::reflector(writer, events.modify(trim_cached_job))
 }
 
 /// Shared state of the reconcilers.
@@ -154,15 +171,6 @@ fn now() -> Time {
     Time(jiff::Timestamp::now())
 }
 
-fn random_suffix() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut rng = rand::rng();
-    (0..5)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------
 // KafkaRestore
 
@@ -179,6 +187,24 @@ pub async fn reconcile_restore(restore: Arc<KafkaRestore>, ctx: Arc<Context>) ->
         |restore| async move { apply_restore(&restore, &apply_ctx).await },
     )
     .await
+}
+
+/// The pods of a restore that still run or are stopping (phase not final, deleting or
+/// not): while any is left, no other pod may start on the same report (R5).
+async fn active_restore_pods(ctx: &Context, namespace: &str, name: &str) -> Result<usize> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let selector = ListParams::default().labels(&names::restore_children_selector(name));
+    Ok(timed(pods.list(&selector))
+        .await?
+        .items
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                Some("Succeeded" | "Failed")
+            )
+        })
+        .count())
 }
 
 async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> {
@@ -219,13 +245,11 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
         Some(job) => worker_summary(ctx, &namespace, &job.name_any()).await?,
         None => None,
     };
-    let suffix = random_suffix();
     let mut observation = RestoreObservation {
         restore,
         jobs: cached_jobs,
         pvcs: pvc_list,
         active_pods: 0,
-        fresh_pvc_suffix: &suffix,
         backup_storage,
         connection,
         defaults: &ctx.defaults,
@@ -234,60 +258,42 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
     };
     let mut plan = plan_restore(&observation)?;
 
-    // R1: the cache may be stale. A new Job is only made when a live read of the restore,
-    // its Jobs and its pods agrees.
+    // R1: the cache may be stale. A Job is only made, or a suspended one resumed, when a
+    // live read of the restore, its Jobs and its pods agrees.
     let live_restore;
-    if plan.creates_job() {
+    if plan.needs_live_confirmation() {
         let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
         let Some(fresh) = get_opt(&restores, &name).await? else {
             return Ok(Action::await_change());
         };
         live_restore = fresh;
         let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
-        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-        let selector = ListParams::default().labels(&names::restore_selector(&name));
         observation.restore = &live_restore;
-        observation.jobs = timed(jobs.list(&selector)).await?.items;
-        observation.active_pods = timed(pods.list(&selector))
-            .await?
-            .items
-            .iter()
-            .filter(|p| {
-                !matches!(
-                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
-                    Some("Succeeded" | "Failed")
-                )
-            })
-            .count();
+        observation.jobs =
+            timed(jobs.list(&ListParams::default().labels(&names::restore_selector(&name))))
+                .await?
+                .items;
+        observation.active_pods = active_restore_pods(ctx, &namespace, &name).await?;
         plan = plan_restore(&observation)?;
     }
     let current = observation.restore;
 
-    if let Some(pvc) = &plan.create_pvc {
-        create_or_adopt(&pvcs, pvc).await?;
-    }
-    if let Some(config_map) = &plan.config_map {
-        apply(
-            &Api::<ConfigMap>::namespaced(ctx.client.clone(), &namespace),
-            config_map,
-        )
-        .await?;
-    }
-    if let Some(job) = &plan.create_job {
-        let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
-        if create_or_adopt(&jobs, job).await? {
-            ctx.metrics.job_created("KafkaRestore");
+    match apply_restore_plan(ctx, current, &plan).await? {
+        Applied::Done => {}
+        Applied::NameTaken(message) => {
+            let blocker = Blocker {
+                reason: c::NAME_CONFLICT,
+                message,
+            };
+            let status = restore_plan::blocked_status(current, &blocker, now());
+            write_status(ctx, current, current.status.as_ref(), &status).await?;
+            announce(ctx, current, current.status.as_ref(), &status).await;
+            return Ok(Action::requeue(WAIT_RETRY));
         }
     }
-    if let Some((job, suspend)) = &plan.suspend_job {
-        let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
-        timed(jobs.patch(
-            job,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"suspend": suspend}})),
-        ))
-        .await?;
-    }
+    // Status before labels: a label write that fails must never freeze status.
+    write_status(ctx, current, current.status.as_ref(), &plan.status).await?;
+    announce(ctx, current, current.status.as_ref(), &plan.status).await;
     let labels_differ = plan
         .labels
         .iter()
@@ -301,16 +307,75 @@ async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> 
         ))
         .await?;
     }
-    let waiting = plan.status.conditions.iter().any(|c| {
-        c.type_ == c::READY && matches!(c.reason.as_str(), "BackupNotFound" | "ClusterNotReady")
-    });
-    write_status(ctx, current, current.status.as_ref(), &plan.status).await?;
-    announce(ctx, current, current.status.as_ref(), &plan.status).await;
-    Ok(if waiting {
-        Action::requeue(WAIT_RETRY)
-    } else {
-        Action::requeue(RESYNC)
-    })
+    Ok(Action::requeue(plan.requeue.after()))
+}
+
+/// How applying the children of a plan went.
+enum Applied {
+    Done,
+    /// A child's name is held by an object this resource does not own; nothing after it
+    /// was applied.
+    NameTaken(String),
+}
+
+/// Creates and changes the restore's children as planned: the report PVC, the worker
+/// ConfigMap, the Job, its suspension, and the removal of a TTL.
+async fn apply_restore_plan(
+    ctx: &Context,
+    restore: &KafkaRestore,
+    plan: &RestorePlan,
+) -> Result<Applied> {
+    let namespace = restore.namespace().unwrap_or_default();
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    if let Some(pvc) = &plan.create_pvc {
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+        if let Creation::Taken(message) = create_or_adopt(&pvcs, pvc, restore).await? {
+            return Ok(Applied::NameTaken(message));
+        }
+    }
+    if let Some(config_map) = &plan.config_map {
+        let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+        let existing = get_opt(&config_maps, &config_map.name_any()).await?;
+        if let Some(message) = taken_by_another(existing.as_ref(), restore) {
+            return Ok(Applied::NameTaken(message));
+        }
+        apply(&config_maps, config_map).await?;
+    }
+    if let Some(job) = &plan.create_job {
+        match create_or_adopt(&jobs, job, restore).await? {
+            Creation::Created => ctx.metrics.job_created("KafkaRestore"),
+            Creation::Adopted => {}
+            Creation::Taken(message) => return Ok(Applied::NameTaken(message)),
+        }
+    }
+    if let Some((job, suspend)) = &plan.suspend_job {
+        timed(jobs.patch(
+            job,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"suspend": suspend}})),
+        ))
+        .await?;
+    }
+    for job in &plan.clear_ttl {
+        timed(jobs.patch(
+            job,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"ttlSecondsAfterFinished": null}})),
+        ))
+        .await?;
+        publish(
+            ctx,
+            restore,
+            EventType::Warning,
+            "TTLRemoved",
+            format!(
+                "Job '{job}' had spec.ttlSecondsAfterFinished (a policy may add one); it was removed: \
+                 a restore Job that deletes itself would look like a request to resume"
+            ),
+        )
+        .await;
+    }
+    Ok(Applied::Done)
 }
 
 /// The status of either kind: compared as a whole, announced by its Ready reason.
@@ -370,7 +435,8 @@ where
             .first()
             .map(|c| c.message.clone())
             .unwrap_or_default();
-        publish(ctx, resource, new_reason.unwrap_or_default(), message).await;
+        let reason = new_reason.unwrap_or_default();
+        publish(ctx, resource, event_type(reason), reason, message).await;
     }
 }
 
@@ -509,17 +575,28 @@ async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<Action> {
     if let Some(cronjob) = &plan.delete_cronjob {
         timed(cronjobs.delete(cronjob, &background())).await?;
     }
-    if let Some(job) = &plan.create_job
-        && create_or_adopt(&jobs, job).await?
-    {
-        ctx.metrics.job_created("KafkaBackup");
+    if let Some(job) = &plan.create_job {
+        match create_or_adopt(&jobs, job, backup).await? {
+            Creation::Created => ctx.metrics.job_created("KafkaBackup"),
+            Creation::Adopted => {}
+            Creation::Taken(message) => {
+                publish(
+                    ctx,
+                    backup,
+                    EventType::Warning,
+                    c::NAME_CONFLICT,
+                    message.clone(),
+                )
+                .await;
+                return Err(Error::NameTaken(message));
+            }
+        }
     }
     write_status(ctx, backup, backup.status.as_ref(), &plan.status).await?;
     announce(ctx, backup, backup.status.as_ref(), &plan.status).await;
-    Ok(match &observation.connection {
-        Err(_) => Action::requeue(WAIT_RETRY),
-        Ok(_) => Action::requeue(RESYNC),
-    })
+    let waiting = observation.connection.is_err()
+        || conditions::ready_reason(&plan.status.conditions) == Some(c::NAME_CONFLICT);
+    Ok(Action::requeue(if waiting { WAIT_RETRY } else { RESYNC }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -549,8 +626,15 @@ where
     let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {
             finalizer::Event::Apply(resource) => apply(resource).await,
-            finalizer::Event::Cleanup(_) => {
-                cleanup(ctx, &namespace, selector, has_report_pvc).await
+            finalizer::Event::Cleanup(resource) => {
+                cleanup(
+                    ctx,
+                    &namespace,
+                    selector,
+                    resource.meta().uid.as_deref(),
+                    has_report_pvc,
+                )
+                .await
             }
         }
     })
@@ -571,27 +655,65 @@ fn background() -> DeleteParams {
     }
 }
 
-/// Creates `object`; AlreadyExists means it is there already and is adopted (R1).
-/// Returns whether this call created it.
-async fn create_or_adopt<K>(api: &Api<K>, object: &K) -> Result<bool>
+/// What a create of a child came to.
+enum Creation {
+    Created,
+    /// It existed already, made for the same owner: adopted, not made twice (R1).
+    Adopted,
+    /// An object of that name exists that is not the owner's: left alone.
+    Taken(String),
+}
+
+/// Creates `object` for `owner`. AlreadyExists is adopted only when the existing object's
+/// controller owner reference carries the owner's UID (R1); otherwise the name is taken.
+async fn create_or_adopt<K, O>(api: &Api<K>, object: &K, owner: &O) -> Result<Creation>
 where
-    K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    O: Resource<DynamicType = ()>,
 {
     let params = PostParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
+    let name = object.name_any();
     match timed(api.create(&params, object)).await {
         Ok(_) => {
-            tracing::info!(name = %object.meta().name.clone().unwrap_or_default(), "created");
-            Ok(true)
+            tracing::info!(kind = K::kind(&()).as_ref(), %name, "created");
+            Ok(Creation::Created)
         }
         Err(Error::Kube(kube::Error::Api(status))) if status.code == 409 => {
-            tracing::info!(name = %object.meta().name.clone().unwrap_or_default(), "already exists; adopted");
-            Ok(false)
+            let Some(existing) = get_opt(api, &name).await? else {
+                // Deleted in between: the next reconcile decides afresh.
+                return Err(Error::Kube(kube::Error::Api(status)));
+            };
+            match taken_by_another(Some(&existing), owner) {
+                None => {
+                    tracing::info!(kind = K::kind(&()).as_ref(), %name, "already exists; adopted");
+                    Ok(Creation::Adopted)
+                }
+                Some(message) => {
+                    tracing::warn!(kind = K::kind(&()).as_ref(), %name, "{message}");
+                    Ok(Creation::Taken(message))
+                }
+            }
         }
         Err(e) => Err(e),
     }
+}
+
+/// `Some(message)` when `existing` is there and is not `owner`'s child.
+fn taken_by_another<K, O>(existing: Option<&K>, owner: &O) -> Option<String>
+where
+    K: Resource<DynamicType = ()>,
+    O: Resource<DynamicType = ()>,
+{
+    existing
+        .filter(|e| !ownership::is_child_of(*e, owner))
+        .map(|e| ownership::conflict_message(e, &O::kind(&())))
 }
 
 /// Server-side apply under the operator's field manager.
@@ -613,65 +735,100 @@ where
     Ok(())
 }
 
-/// Removes everything made for a resource (R4): Jobs and CronJobs with Background
-/// propagation, their pods (finished ones too), ConfigMaps and, for a restore, the report
-/// PVC. The finalizer helper then removes only our finalizer.
-async fn cleanup(ctx: &Context, namespace: &str, selector: &str, restore: bool) -> Result<Action> {
-    let list = ListParams::default().labels(selector);
+/// Removes everything the operator made for a resource (R4): its Jobs and CronJobs with
+/// Background propagation, the pods of those Jobs (finished ones too), its ConfigMaps
+/// and, for a restore, the report PVC. "Made for it" means our managed-by label and a
+/// controller owner reference with its UID (for pods and CronJob runs: with the UID of
+/// one of its Jobs or CronJobs); a user's object that merely carries our labels stays.
+/// The finalizer helper then removes only our finalizer.
+async fn cleanup(
+    ctx: &Context,
+    namespace: &str,
+    selector: &str,
+    owner_uid: Option<&str>,
+    restore: bool,
+) -> Result<Action> {
+    let list = ListParams::default().labels(&format!(
+        "{selector},{}={}",
+        names::LABEL_MANAGED_BY,
+        names::MANAGED_BY
+    ));
     let client = ctx.client.clone();
-    timed(
-        Api::<Job>::namespaced(client.clone(), namespace).delete_collection(&background(), &list),
-    )
-    .await?;
+    let mut owners: Vec<String> = owner_uid.map(str::to_string).into_iter().collect();
+    let mut deleted = 0;
     if !restore {
-        timed(
-            Api::<CronJob>::namespaced(client.clone(), namespace)
-                .delete_collection(&background(), &list),
-        )
-        .await?;
+        let cronjobs = Api::<CronJob>::namespaced(client.clone(), namespace);
+        for cronjob in delete_owned(&cronjobs, &list, &owners).await? {
+            owners.extend(cronjob.uid());
+            deleted += 1;
+        }
     }
-    timed(
-        Api::<Pod>::namespaced(client.clone(), namespace).delete_collection(&background(), &list),
-    )
-    .await?;
-    timed(
-        Api::<ConfigMap>::namespaced(client.clone(), namespace)
-            .delete_collection(&background(), &list),
-    )
-    .await?;
+    let jobs = Api::<Job>::namespaced(client.clone(), namespace);
+    let deleted_jobs = delete_owned(&jobs, &list, &owners).await?;
+    deleted += deleted_jobs.len();
+    let job_uids: Vec<String> = deleted_jobs.iter().filter_map(|j| j.uid()).collect();
+    // Background propagation hands the pods to the garbage collector; deleting them here
+    // too means no Completed pod outlives the resource, whatever the collector's pace.
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace);
+    deleted += delete_owned(&pods, &list, &job_uids).await?.len();
+    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), namespace);
+    deleted += delete_owned(&config_maps, &list, &owners).await?.len();
     if restore {
-        timed(
-            Api::<PersistentVolumeClaim>::namespaced(client, namespace)
-                .delete_collection(&background(), &list),
-        )
-        .await?;
+        let pvcs = Api::<PersistentVolumeClaim>::namespaced(client, namespace);
+        deleted += delete_owned(&pvcs, &list, &owners).await?.len();
     }
-    tracing::info!(%namespace, %selector, "cleaned up");
+    tracing::info!(%namespace, %selector, deleted, "cleaned up");
     Ok(Action::await_change())
 }
 
-/// Publishes an Event for a transition of the Ready reason. An Event that cannot be
-/// written is logged, not retried: it must never block a reconcile.
+/// Deletes, with Background propagation, the objects of `list` that the operator made
+/// for one of `owner_uids`; returns them.
+async fn delete_owned<K>(api: &Api<K>, list: &ListParams, owner_uids: &[String]) -> Result<Vec<K>>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut deleted = Vec::new();
+    for object in timed(api.list(list)).await?.items {
+        let ours = owner_uids
+            .iter()
+            .any(|uid| ownership::is_ours(object.meta(), Some(uid)));
+        if !ours {
+            continue;
+        }
+        match timed(api.delete(&object.name_any(), &background())).await {
+            Ok(_) => {}
+            Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+        deleted.push(object);
+    }
+    Ok(deleted)
+}
+
+/// The Event type of a Ready reason: Warning for what needs a person.
+fn event_type(reason: &str) -> EventType {
+    match reason {
+        c::RESTORE_FAILED
+        | c::BACKUP_FAILED
+        | c::INVALID_SPEC
+        | c::NAME_CONFLICT
+        | "BackupNotFound"
+        | "ClusterNotReady" => EventType::Warning,
+        _ => EventType::Normal,
+    }
+}
+
+/// Publishes an Event on a resource. An Event that cannot be written is logged, not
+/// retried: it must never block a reconcile.
 async fn publish<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     resource: &K,
+    type_: EventType,
     reason: &str,
     note: String,
 ) {
-    let warning = matches!(
-        reason,
-        c::RESTORE_FAILED
-            | c::BACKUP_FAILED
-            | c::INVALID_SPEC
-            | "BackupNotFound"
-            | "ClusterNotReady"
-    );
     let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
+        type_,
         reason: reason.to_string(),
         note: Some(note.chars().take(1024).collect()),
         action: "Reconcile".into(),
@@ -692,6 +849,7 @@ pub fn error_policy<K>(_resource: Arc<K>, error: &Error, _ctx: Arc<Context>) -> 
     match error.class() {
         "conflict" => Action::requeue(Duration::from_secs(1)),
         "forbidden" | "build" => Action::requeue(Duration::from_secs(120)),
+        "name-taken" => Action::requeue(WAIT_RETRY),
         _ => Action::requeue(Duration::from_secs(15)),
     }
 }
@@ -718,11 +876,10 @@ pub async fn run_controllers(
         crate::constants::LABEL_BACKUP
     ));
     let (restore_jobs, writer) = reflector::store();
-    let job_stream = reflector::reflector(
+    let job_stream = cache_restore_jobs(
         writer,
-        watcher(Api::<Job>::all(client.clone()), restore_jobs_config),
+        watcher(Api::<Job>::all(client.clone()), restore_jobs_config).default_backoff(),
     )
-    .default_backoff()
     .touched_objects();
     let ctx = Arc::new(Context::new(
         client.clone(),
@@ -790,6 +947,7 @@ pub async fn run_with_leader_election(
     defaults: JobDefaults,
     metrics: ControllerMetrics,
     election: LeaderElection,
+    health: health::Health,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), kube_lease_manager::LeaseManagerError> {
     let manager =
@@ -802,6 +960,7 @@ pub async fn run_with_leader_election(
             .build()
             .await?;
     let (mut leader, lease_task) = manager.watch().await;
+    health.set(health::Phase::Standby);
     tracing::info!(lease = %election.lease_name, namespace = %election.namespace, identity = %election.identity, "waiting to become the leader");
     loop {
         tokio::select! {
@@ -809,6 +968,7 @@ pub async fn run_with_leader_election(
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
         tracing::info!("became the leader; starting the controllers");
+        health.set(health::Phase::Leading);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
         run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), async move {
@@ -818,6 +978,7 @@ pub async fn run_with_leader_election(
             }
         })
         .await;
+        health.set(health::Phase::Standby);
         if *shutdown.borrow() {
             break;
         }

@@ -47,7 +47,22 @@ pub fn restore_job_name(restore: &str, attempt: i32) -> String {
     fit(restore, &format!("-restore-{attempt}"), MAX_JOB_NAME)
 }
 
-/// The report PVC of a restore, with a random suffix chosen by the caller.
+/// The suffix of a restore's report PVC made for `attempt`: five characters derived from
+/// the restore's UID, so every replica and every reconcile names the same claim, while
+/// a claim made after the previous one was deleted gets a new name.
+pub fn report_pvc_suffix(uid: &str, attempt: i32) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut hash = fnv1a(&format!("{uid}/{attempt}"));
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(hash % ALPHABET.len() as u32) as usize] as char;
+            hash /= ALPHABET.len() as u32;
+            c
+        })
+        .collect()
+}
+
+/// The report PVC of a restore, with the suffix of `report_pvc_suffix`.
 pub fn report_pvc_name(restore: &str, suffix: &str) -> String {
     fit(restore, &format!("-report-{suffix}"), MAX_LABEL_VALUE)
 }
@@ -116,6 +131,15 @@ pub fn restore_selector(restore: &str) -> String {
     format!("{LABEL_RESTORE}={restore}")
 }
 
+/// The selector finding what the operator made for a restore: the restore's label and
+/// our managed-by label.
+pub fn restore_children_selector(restore: &str) -> String {
+    format!(
+        "{},{LABEL_MANAGED_BY}={MANAGED_BY}",
+        restore_selector(restore)
+    )
+}
+
 /// The selector finding a backup's children.
 pub fn backup_selector(backup: &str) -> String {
     format!("{LABEL_BACKUP}={backup}")
@@ -161,6 +185,33 @@ mod tests {
         assert_eq!(
             report_pvc_name("restore-orders", "x7k2p"),
             "restore-orders-report-x7k2p"
+        );
+    }
+
+    #[test]
+    fn r5_report_pvc_suffix_follows_the_uid_and_the_attempt() {
+        let uid = "5f1c2a3e-0000-4000-8000-000000000001";
+        let first = report_pvc_suffix(uid, 1);
+        assert_eq!(first.len(), 5);
+        assert_eq!(
+            first,
+            report_pvc_suffix(uid, 1),
+            "the same on every replica"
+        );
+        assert_ne!(
+            first,
+            report_pvc_suffix(uid, 2),
+            "a new claim after a deletion"
+        );
+        assert_ne!(
+            first,
+            report_pvc_suffix("5f1c2a3e-0000-4000-8000-000000000002", 1),
+            "a restore re-created under the same name gets another claim"
+        );
+        assert!(
+            first
+                .bytes()
+                .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b))
         );
     }
 

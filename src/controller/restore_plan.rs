@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
+use std::time::Duration;
+
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
@@ -12,6 +14,7 @@ use kube::ResourceExt;
 use super::build::{self, Connection, JobDefaults};
 use super::conditions::{self, Want};
 use super::names::{self, LABEL_ATTEMPT};
+use super::ownership;
 use crate::api::backup::BackupStorage;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
 use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
@@ -21,15 +24,16 @@ use crate::worker::report::Summary;
 /// Everything the planner needs, gathered by the reconciler.
 pub struct RestoreObservation<'a> {
     pub restore: &'a KafkaRestore,
-    /// Jobs labelled with this restore. Before a new Job is planned, the reconciler
-    /// confirms these with a live read.
+    /// Jobs labelled with this restore, its own and any other's. Only those whose
+    /// controller owner reference carries the restore's UID count (R1); another's Job
+    /// with the name of the next attempt is a conflict. Before a new Job is made or a
+    /// suspended one resumed, the reconciler confirms these with a live read.
     pub jobs: Vec<Job>,
-    /// PVCs labelled with this restore.
+    /// PVCs labelled with this restore; only its own count.
     pub pvcs: Vec<PersistentVolumeClaim>,
-    /// Pods of this restore that have not finished (a deleted Job's pods may linger).
+    /// Pods of this restore still running or terminating (a deleted or suspended Job's
+    /// pods may linger); read live before a Job is made or resumed.
     pub active_pods: usize,
-    /// A random suffix, should a new report PVC be needed.
-    pub fresh_pvc_suffix: &'a str,
     /// The storage of the referenced KafkaBackup, or why it cannot be used.
     pub backup_storage: Result<BackupStorage, Blocker>,
     /// How to reach the target cluster, or why it cannot be reached yet.
@@ -56,15 +60,44 @@ pub struct RestorePlan {
     pub create_job: Option<Job>,
     /// A Job whose `spec.suspend` must change, and the new value (R9).
     pub suspend_job: Option<(String, bool)>,
+    /// The restore's Jobs that gained a `ttlSecondsAfterFinished` (a policy engine may
+    /// add one): it is removed, since a Job that vanishes on its own would look like the
+    /// user's request to resume.
+    pub clear_ttl: Vec<String>,
     /// The operator's labels on the KafkaRestore (R6).
     pub labels: BTreeMap<String, String>,
     pub status: KafkaRestoreStatus,
+    /// When to look again if nothing changes before.
+    pub requeue: Requeue,
+}
+
+/// When a restore is reconciled again if no watch event comes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Requeue {
+    /// Settled or driven by watches: only the periodic resync.
+    #[default]
+    Resync,
+    /// Waiting for something not watched (a KafkaBackup, a Strimzi Kafka).
+    Waiting,
+    /// Waiting for pods to stop: soon, since pods are not watched.
+    Soon,
+}
+
+impl Requeue {
+    pub const fn after(self) -> Duration {
+        match self {
+            Requeue::Resync => Duration::from_secs(300),
+            Requeue::Waiting => Duration::from_secs(30),
+            Requeue::Soon => Duration::from_secs(3),
+        }
+    }
 }
 
 impl RestorePlan {
-    /// Whether the plan creates a Job, so the reconciler must confirm it live first (R1).
-    pub fn creates_job(&self) -> bool {
-        self.create_job.is_some()
+    /// Whether the plan starts pods, by creating a Job or resuming a suspended one, so
+    /// the reconciler must confirm it with a live read first (R1, R9).
+    pub fn needs_live_confirmation(&self) -> bool {
+        self.create_job.is_some() || matches!(self.suspend_job, Some((_, false)))
     }
 }
 
@@ -79,6 +112,7 @@ pub fn finished_job_without_figures<'a>(
         return None;
     }
     jobs.iter()
+        .filter(|j| ownership::is_child_of(*j, restore))
         .find(|j| j.name_any() == recorded.job_name)
         .filter(|j| job_state(j) != JobState::Running)
 }
@@ -136,19 +170,22 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     let enabled = defaulted.spec.enabled != Some(false);
     let old_status = restore.status.clone().unwrap_or_default();
     let recorded = old_status.restore.clone();
-
-    // The current attempt: the newest of what status records and what Jobs exist. A
-    // status that lags behind (stale cache, lost write) adopts the newer Job.
-    let newest_job = observed
+    let (own_jobs, other_jobs): (Vec<&Job>, Vec<&Job>) = observed
         .jobs
+        .iter()
+        .partition(|j| ownership::is_child_of(*j, restore));
+
+    // The current attempt: the newest of what status records and what Jobs of its own
+    // exist. A status that lags behind (stale cache, lost write) adopts the newer Job.
+    let newest_job = own_jobs
         .iter()
         .filter_map(|j| attempt_of(j).map(|a| (a, j)))
         .max_by_key(|(a, _)| *a);
     let recorded_attempt = recorded.as_ref().map(|r| r.attempt).unwrap_or(0);
     let attempt = recorded_attempt.max(newest_job.map(|(a, _)| a).unwrap_or(0));
-    let current_job = observed
-        .jobs
+    let current_job = own_jobs
         .iter()
+        .copied()
         .find(|j| attempt > 0 && j.name_any() == names::restore_job_name(&name, attempt));
     let completed =
         restore.is_completed() || current_job.is_some_and(|j| job_state(j) == JobState::Succeeded);
@@ -156,8 +193,12 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     let live_pvcs: Vec<&PersistentVolumeClaim> = observed
         .pvcs
         .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && ownership::is_child_of(*p, restore))
         .collect();
+    // A new report PVC's name is derived from the restore's UID and the attempt it is
+    // made for, so replicas racing (or a reconcile repeated) name the same claim (R5).
+    let uid = restore.metadata.uid.as_deref().unwrap_or_default();
+    let fresh_pvc = |next: i32| names::report_pvc_name(&name, &names::report_pvc_suffix(uid, next));
     let recorded_pvc = restore
         .labels()
         .get(LABEL_REPORT_PVC_NAME)
@@ -169,7 +210,18 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         .or_else(|| live_pvcs.first())
         .map(|p| p.name_any());
 
-    let mut plan = RestorePlan::default();
+    let mut plan = RestorePlan {
+        clear_ttl: own_jobs
+            .iter()
+            .filter(|j| {
+                j.spec
+                    .as_ref()
+                    .is_some_and(|s| s.ttl_seconds_after_finished.is_some())
+            })
+            .map(|j| j.name_any())
+            .collect(),
+        ..Default::default()
+    };
     let mut attempt_status = recorded.clone().unwrap_or_default();
     if attempt > attempt_status.attempt {
         attempt_status.attempt = attempt;
@@ -228,6 +280,16 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                     job.name_any()
                 ));
             }
+            _ if suspended && observed.active_pods > 0 => {
+                // Resuming now would start a pod beside one still stopping: two writers
+                // of one report (R5).
+                plan.requeue = Requeue::Soon;
+                wants = running_wants(&format!(
+                    "spec.enabled is true: Job '{}' resumes once {} pod(s) of the restore have stopped",
+                    job.name_any(),
+                    observed.active_pods
+                ));
+            }
             _ => {
                 if suspended {
                     plan.suspend_job = Some((job.name_any(), false));
@@ -239,11 +301,12 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     } else if !enabled {
         wants = disabled_wants("spec.enabled is false: no Job is created until it is true");
         if existing_pvc.is_none() && attempt == 0 {
-            let pvc = names::report_pvc_name(&name, observed.fresh_pvc_suffix);
+            let pvc = fresh_pvc(1);
             plan.create_pvc = Some(build::report_pvc(&defaulted, pvc.clone())?);
             pvc_name = Some(pvc);
         }
     } else if observed.active_pods > 0 {
+        plan.requeue = Requeue::Soon;
         wants = running_wants(&format!(
             "waiting for {} pod(s) of the previous attempt to stop before attempt {} starts",
             observed.active_pods,
@@ -252,18 +315,30 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     } else {
         match (&observed.backup_storage, &observed.connection) {
             (Err(blocker), _) | (_, Err(blocker)) => {
+                plan.requeue = Requeue::Waiting;
                 wants = vec![
                     Want::new(c::READY, false, blocker.reason, &blocker.message),
                     Want::new(c::RESTORE_COMPLETE, false, blocker.reason, &blocker.message),
                     Want::new(c::ERROR, false, blocker.reason, "waiting, not failed"),
                 ];
             }
+            (Ok(_), Ok(_))
+                if let Some(other) = other_jobs
+                    .iter()
+                    .find(|j| j.name_any() == names::restore_job_name(&name, attempt + 1)) =>
+            {
+                let blocker = Blocker {
+                    reason: c::NAME_CONFLICT,
+                    message: ownership::conflict_message(*other, "KafkaRestore"),
+                };
+                wants = blocked_wants(false, &blocker);
+            }
             (Ok(storage), Ok(connection)) => {
                 let next = attempt + 1;
                 let pvc = match &existing_pvc {
                     Some(pvc) => pvc.clone(),
                     None => {
-                        let pvc = names::report_pvc_name(&name, observed.fresh_pvc_suffix);
+                        let pvc = fresh_pvc(next);
                         plan.create_pvc = Some(build::report_pvc(&defaulted, pvc.clone())?);
                         pvc
                     }
@@ -343,6 +418,20 @@ fn running_wants(message: &str) -> Vec<Want> {
     ]
 }
 
+/// Conditions of a restore that cannot go on until a person acts.
+fn blocked_wants(completed: bool, blocker: &Blocker) -> Vec<Want> {
+    vec![
+        Want::new(c::READY, false, blocker.reason, &blocker.message),
+        Want::new(
+            c::RESTORE_COMPLETE,
+            completed,
+            blocker.reason,
+            &blocker.message,
+        ),
+        Want::new(c::ERROR, true, blocker.reason, &blocker.message),
+    ]
+}
+
 fn disabled_wants(message: &str) -> Vec<Want> {
     vec![
         Want::new(c::READY, false, c::RESTORE_DISABLED, message),
@@ -355,16 +444,7 @@ fn disabled_wants(message: &str) -> Vec<Want> {
 /// not be made (an unusable spec): the reason is shown, nothing else changes.
 pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> KafkaRestoreStatus {
     let old = restore.status.clone().unwrap_or_default();
-    let wants = [
-        Want::new(c::READY, false, blocker.reason, &blocker.message),
-        Want::new(
-            c::RESTORE_COMPLETE,
-            restore.is_completed(),
-            blocker.reason,
-            &blocker.message,
-        ),
-        Want::new(c::ERROR, true, blocker.reason, &blocker.message),
-    ];
+    let wants = blocked_wants(restore.is_completed(), blocker);
     KafkaRestoreStatus {
         observed_generation: restore.metadata.generation,
         conditions: conditions::merge(&old.conditions, &wants, restore.metadata.generation, now),

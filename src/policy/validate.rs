@@ -525,6 +525,20 @@ fn check_pod(review: &mut Review, image: Option<&str>, template: Option<&PodTemp
             review.violation(format!("spec.template.imagePullSecrets[{i}].name"), e);
         }
     }
+    // The operator finds and cleans up its pods by these labels (R4, R6); a user's copy
+    // would make a pod look like the operator's, or the operator's like a user's.
+    for key in template.labels.iter().flatten().map(|(k, _)| k) {
+        let reserved = key
+            .split_once('/')
+            .is_some_and(|(prefix, _)| prefix == crate::constants::API_GROUP)
+            || key == crate::controller::names::LABEL_MANAGED_BY;
+        if reserved {
+            review.violation(
+                format!("spec.template.labels[{key}]"),
+                "this label is set by the operator on the pods it makes; remove it from the template",
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,5 +11,5 @@ pub mod tls;
 pub use kube::core::DynamicObject;
 pub use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 pub use metrics::Metrics;
-pub use server::{Decision, Policy, Server, ServerError, ServerOptions};
+pub use server::{Decision, Policy, ReadinessCheck, Server, ServerError, ServerOptions};
 pub use tls::{ReloadingCertificate, TlsError};

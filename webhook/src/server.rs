@@ -114,6 +114,30 @@ pub struct ServerOptions {
     pub reload_interval: Duration,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// What else `/readyz` depends on besides this server listening, for a host that
+    /// runs more than the webhook in the same process.
+    pub readiness: Option<ReadinessCheck>,
+}
+
+/// A check the host hands to `/readyz`: `Err` carries why the process is not ready,
+/// which becomes the body of the 503 answer.
+#[derive(Clone)]
+pub struct ReadinessCheck(Arc<dyn Fn() -> Result<(), String> + Send + Sync>);
+
+impl ReadinessCheck {
+    pub fn new(check: impl Fn() -> Result<(), String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for ReadinessCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadinessCheck")
+    }
 }
 
 impl ServerOptions {
@@ -128,6 +152,7 @@ impl ServerOptions {
             header_read_timeout: Duration::from_secs(5),
             reload_interval: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            readiness: None,
         }
     }
 }
@@ -150,6 +175,7 @@ struct AppState {
     metrics: Metrics,
     registry: Arc<Registry>,
     ready: Arc<AtomicBool>,
+    readiness: Option<ReadinessCheck>,
 }
 
 /// A bound admission server, ready to run.
@@ -189,6 +215,7 @@ impl Server {
                 metrics,
                 registry,
                 ready: ready.clone(),
+                readiness: options.readiness.clone(),
             },
             options.body_limit,
         );
@@ -291,10 +318,18 @@ fn router(state: AppState, body_limit: usize) -> Router {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    if !state.ready.load(Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the server is stopping",
+        )
+            .into_response();
+    }
+    match state.readiness.as_ref().map(ReadinessCheck::check) {
+        Some(Err(why)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")).into_response()
+        }
+        _ => (StatusCode::OK, "ready").into_response(),
     }
 }
 

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::*;
 use crate::api::backup::BackupSchedule;
@@ -19,10 +19,24 @@ fn connection() -> Connection {
     }
 }
 
+/// A controller owner reference to an object of `kind` with `uid`.
+fn owned_by(kind: &str, uid: &str) -> Option<Vec<OwnerReference>> {
+    Some(vec![OwnerReference {
+        api_version: "v1".into(),
+        kind: kind.into(),
+        name: "daily-backup".into(),
+        uid: uid.into(),
+        controller: Some(true),
+        block_owner_deletion: None,
+    }])
+}
+
+/// A Job of daily-backup, made by the operator for `KafkaBackup::test()`.
 fn job(name: &str, state: Option<&str>, done: i64) -> Job {
     Job {
         metadata: ObjectMeta {
             name: Some(name.into()),
+            owner_references: owned_by("KafkaBackup", &KafkaBackup::test().uid().unwrap()),
             labels: Some(BTreeMap::from([(
                 "kafkabackup.com/backup".to_string(),
                 "daily-backup".to_string(),
@@ -257,5 +271,51 @@ fn next_run_follows_the_time_zone() {
     assert_eq!(
         next_run("0 2 * * *", "Europe/Brussels", &at(1_767_225_600)),
         Some(at(1_767_225_600 + 3600))
+    );
+}
+
+#[test]
+fn r4_jobs_of_its_own_cronjob_count_and_nobody_elses() {
+    let backup = scheduled();
+    let mut cronjob = plan(&backup, vec![], None, None).cronjob.unwrap();
+    cronjob.metadata.uid = Some("uid-of-our-cronjob".into());
+    let mut by_cronjob = job("daily-backup-backup-29000000", Some("Complete"), 100);
+    by_cronjob.metadata.owner_references = owned_by("CronJob", "uid-of-our-cronjob");
+    let mut users = job("daily-backup-backup-29000001", Some("Failed"), 200);
+    users.metadata.owner_references = None;
+    let plan = plan(&backup, vec![by_cronjob, users], None, Some(cronjob));
+    let history: Vec<&str> = plan
+        .status
+        .backup_history
+        .iter()
+        .map(|r| r.job_name.as_str())
+        .collect();
+    assert_eq!(history, ["daily-backup-backup-29000000"]);
+    assert_eq!(ready(&plan), ("True", "BackupCompleted"));
+}
+
+#[test]
+fn r4_a_cronjob_of_the_same_name_made_by_someone_else_is_left_alone() {
+    let backup = scheduled();
+    let mut theirs = plan(&backup, vec![], None, None).cronjob.unwrap();
+    theirs.metadata.owner_references = owned_by("Application", "uid-of-argo");
+    let plan = plan(&backup, vec![], None, Some(theirs));
+    assert!(plan.cronjob.is_none() && plan.config_map.is_none() && plan.create_job.is_none());
+    assert!(
+        plan.delete_cronjob.is_none(),
+        "never deleted: it is not ours"
+    );
+    assert_eq!(ready(&plan), ("False", "NameConflict"));
+    let error = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Error")
+        .unwrap();
+    assert_eq!(error.status, "True");
+    assert!(
+        error.message.contains("CronJob 'daily-backup-backup'"),
+        "{}",
+        error.message
     );
 }

@@ -1,5 +1,5 @@
 use k8s_openapi::api::batch::v1::{JobCondition, JobSpec, JobStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::*;
 use crate::api::backup::{S3Storage, StorageType};
@@ -34,6 +34,28 @@ fn defaults() -> JobDefaults {
     }
 }
 
+/// The UID of `KafkaRestore::test()`.
+fn uid() -> String {
+    KafkaRestore::test().metadata.uid.unwrap()
+}
+
+/// A controller owner reference to the restore-orders with `uid`.
+fn owned_by(uid: &str) -> Option<Vec<OwnerReference>> {
+    Some(vec![OwnerReference {
+        api_version: "kafkabackup.com/v1alpha1".into(),
+        kind: "KafkaRestore".into(),
+        name: "restore-orders".into(),
+        uid: uid.into(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }])
+}
+
+/// The report PVC the planner names for `attempt` of `KafkaRestore::test()`.
+fn fresh_pvc(attempt: i32) -> String {
+    names::report_pvc_name("restore-orders", &names::report_pvc_suffix(&uid(), attempt))
+}
+
 /// A Job of attempt `attempt` of restore-orders, in the given state.
 fn job(attempt: i32, state: Option<&str>) -> Job {
     Job {
@@ -44,6 +66,7 @@ fn job(attempt: i32, state: Option<&str>) -> Job {
                 LABEL_ATTEMPT.to_string(),
                 attempt.to_string(),
             )])),
+            owner_references: owned_by(&uid()),
             ..Default::default()
         },
         spec: Some(JobSpec::default()),
@@ -62,10 +85,17 @@ fn job(attempt: i32, state: Option<&str>) -> Job {
     }
 }
 
+/// The same Job, made for an earlier restore of the same name.
+fn earlier_restores(mut job: Job) -> Job {
+    job.metadata.owner_references = owned_by("uid-of-an-earlier-restore");
+    job
+}
+
 fn pvc(name: &str) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(name.into()),
+            owner_references: owned_by(&uid()),
             ..Default::default()
         },
         ..Default::default()
@@ -112,7 +142,6 @@ impl Case {
             jobs: self.jobs.clone(),
             pvcs: self.pvcs.clone(),
             active_pods: self.active_pods,
-            fresh_pvc_suffix: "x7k2p",
             backup_storage: self.backup.clone(),
             connection: self.connection.clone(),
             defaults: &defaults,
@@ -157,22 +186,19 @@ fn r1_r5_no_job_yet_creates_pvc_config_and_the_first_job() {
         "R2 default"
     );
     assert_eq!(
-        plan.create_pvc.as_ref().unwrap().metadata.name.as_deref(),
-        Some("restore-orders-report-x7k2p")
+        plan.create_pvc.as_ref().unwrap().metadata.name,
+        Some(fresh_pvc(1))
     );
     assert!(plan.config_map.is_some());
     assert_eq!(
         plan.labels[LABEL_RESTORE_JOB_NAME],
         "restore-orders-restore-1"
     );
-    assert_eq!(
-        plan.labels[LABEL_REPORT_PVC_NAME],
-        "restore-orders-report-x7k2p"
-    );
+    assert_eq!(plan.labels[LABEL_REPORT_PVC_NAME], fresh_pvc(1));
     let attempt = plan.status.restore.as_ref().unwrap();
     assert_eq!(
-        (attempt.attempt, attempt.report_pvc.as_deref()),
-        (1, Some("restore-orders-report-x7k2p"))
+        (attempt.attempt, attempt.report_pvc.clone()),
+        (1, Some(fresh_pvc(1)))
     );
     assert_eq!(attempt.start_time, Some(at(1000)));
     assert_eq!(condition(&plan, "Ready"), ("False", "RestoreRunning"));
@@ -285,9 +311,13 @@ fn r5_deleted_pvc_gets_a_fresh_one_for_the_next_attempt() {
     let plan = Case::new(started()).pvcs(vec![terminating]).plan();
     let fresh = plan.create_pvc.as_ref().expect("a fresh PVC");
     assert_eq!(
+        fresh.metadata.name,
+        Some(fresh_pvc(2)),
+        "named after the restore's UID and the attempt it is made for"
+    );
+    assert_ne!(
         fresh.metadata.name.as_deref(),
-        Some("restore-orders-report-x7k2p"),
-        "suffix chosen by the reconciler"
+        Some("restore-orders-report-x7k2p")
     );
     assert_eq!(
         plan.create_job.as_ref().unwrap().metadata.name.as_deref(),
@@ -436,4 +466,103 @@ fn r3_the_workers_figures_reach_status() {
         finished_job_without_figures(&settled, &case.jobs).is_none(),
         "read once"
     );
+}
+
+#[test]
+fn r1_a_completed_job_of_an_earlier_restore_of_the_same_name_is_never_adopted() {
+    let plan = Case::new(KafkaRestore::test())
+        .jobs(vec![earlier_restores(job(1, Some("Complete")))])
+        .plan();
+    assert!(
+        plan.create_job.is_none(),
+        "the name is taken: nothing is created"
+    );
+    assert_eq!(condition(&plan, "Ready"), ("False", "NameConflict"));
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("False", "NameConflict")
+    );
+    assert_eq!(condition(&plan, "Error"), ("True", "NameConflict"));
+    let message = &plan.status.conditions[0].message;
+    assert!(message.contains("uid-of-an-earlier-restore"), "{message}");
+    assert!(message.contains("delete it"), "{message}");
+}
+
+#[test]
+fn r1_another_restores_job_does_not_count_as_an_attempt() {
+    // Attempt 3 of an earlier restore of the same name is still there; this restore's
+    // first Job is attempt 1, not 4.
+    let plan = Case::new(KafkaRestore::test())
+        .jobs(vec![earlier_restores(job(3, None))])
+        .plan();
+    assert_eq!(
+        plan.create_job.as_ref().unwrap().metadata.name.as_deref(),
+        Some("restore-orders-restore-1")
+    );
+}
+
+#[test]
+fn r5_a_pvc_of_another_restore_is_never_reused() {
+    let mut theirs = pvc("restore-orders-report-abcde");
+    theirs.metadata.owner_references = owned_by("uid-of-an-earlier-restore");
+    let plan = Case::new(KafkaRestore::test()).pvcs(vec![theirs]).plan();
+    assert_eq!(
+        plan.create_pvc.as_ref().unwrap().metadata.name,
+        Some(fresh_pvc(1))
+    );
+}
+
+#[test]
+fn r9_resume_after_a_pause_waits_until_no_pod_of_the_restore_is_left() {
+    let mut suspended = job(1, None);
+    suspended.spec.as_mut().unwrap().suspend = Some(true);
+    let mut case = Case::new(started())
+        .jobs(vec![suspended])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+    case.active_pods = 1;
+    let waiting = case.plan();
+    assert_eq!(waiting.suspend_job, None, "no second writer of the report");
+    assert_eq!(waiting.requeue, Requeue::Soon);
+    assert!(!waiting.needs_live_confirmation());
+    assert!(waiting.status.conditions[0].message.contains("1 pod(s)"));
+    case.active_pods = 0;
+    let resumed = case.plan();
+    assert_eq!(
+        resumed.suspend_job,
+        Some(("restore-orders-restore-1".into(), false))
+    );
+    assert!(
+        resumed.needs_live_confirmation(),
+        "pods are confirmed live first"
+    );
+}
+
+#[test]
+fn r5_waiting_for_old_pods_looks_again_within_seconds() {
+    let mut case = Case::new(started()).pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+    case.active_pods = 2;
+    let plan = case.plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(plan.requeue, Requeue::Soon);
+    assert!(Requeue::Soon.after() <= std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn r5_a_ttl_added_to_a_restore_job_is_removed() {
+    let mut with_ttl = job(1, Some("Failed"));
+    with_ttl.spec.as_mut().unwrap().ttl_seconds_after_finished = Some(100);
+    let plan = Case::new(started()).jobs(vec![with_ttl]).plan();
+    assert_eq!(plan.clear_ttl, ["restore-orders-restore-1"]);
+    let plan = Case::new(started())
+        .jobs(vec![job(1, Some("Failed"))])
+        .plan();
+    assert!(plan.clear_ttl.is_empty());
+}
+
+#[test]
+fn r1_only_a_new_job_or_a_resumed_one_needs_live_confirmation() {
+    let new = Case::new(KafkaRestore::test()).plan();
+    assert!(new.needs_live_confirmation());
+    let running = Case::new(started()).jobs(vec![job(1, None)]).plan();
+    assert!(!running.needs_live_confirmation());
 }

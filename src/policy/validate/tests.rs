@@ -429,6 +429,45 @@ fn r7_pod_template_is_checked() {
 }
 
 #[test]
+fn r4_template_labels_may_not_claim_the_operators_keys() {
+    let labelled = |key: &str| {
+        KafkaRestore::test().with(|s| {
+            s.template = Some(PodTemplate {
+                labels: Some([(key.to_string(), "x".to_string())].into()),
+                ..Default::default()
+            });
+        })
+    };
+    for key in [
+        "kafkabackup.com/restore",
+        "kafkabackup.com/anything",
+        "app.kubernetes.io/managed-by",
+    ] {
+        let review = validate_restore(&labelled(key));
+        assert_eq!(
+            fields(&review),
+            [format!("spec.template.labels[{key}]")],
+            "{key}"
+        );
+        assert!(
+            review
+                .denial_message()
+                .contains("remove it from the template")
+        );
+    }
+    for key in ["team", "app.kubernetes.io/name", "sub.kafkabackup.com/x"] {
+        assert!(validate_restore(&labelled(key)).is_allowed(), "{key}");
+    }
+    let backup = KafkaBackup::test().with(|s| {
+        s.template = Some(PodTemplate {
+            labels: Some([("kafkabackup.com/backup".to_string(), "x".to_string())].into()),
+            ..Default::default()
+        });
+    });
+    assert!(!validate_backup(&backup).is_allowed());
+}
+
+#[test]
 fn r7_update_of_new_restore_follows_create_rules() {
     let old = KafkaRestore::test();
     let new = old.clone().with(|s| s.backup_ref.name = "weekly".into());
