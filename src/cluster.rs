@@ -152,7 +152,15 @@ pub fn classify(error: &kube::Error) -> Cause {
         if e.is::<tokio::time::error::Elapsed>() {
             return Cause::Timeout;
         }
+        // Some layers box their source twice, which hides its type from a downcast:
+        // the messages of rustls and of the resolver still say what happened.
         let text = e.to_string();
+        if ["invalid peer certificate", "received fatal alert", "peer is incompatible"]
+            .iter()
+            .any(|m| text.contains(m))
+        {
+            return Cause::Tls;
+        }
         if text.contains("dns error") || text.contains("failed to lookup address") {
             return Cause::Dns;
         }
@@ -246,6 +254,11 @@ mod tests {
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         ));
         assert_eq!(classify(&tls), Cause::Tls);
+        // Boxed twice: only the message is left to go by.
+        let hidden = kube::Error::Service(Box::new(std::io::Error::other(
+            "client error (Connect): invalid peer certificate: BadSignature",
+        )));
+        assert_eq!(classify(&hidden), Cause::Tls);
     }
 
     #[test]

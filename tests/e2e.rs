@@ -32,6 +32,7 @@ async fn cluster() -> Option<Client> {
         eprintln!("skipped: set KAFKA_BACKUP_E2E=1 and KUBECONFIG to run the end-to-end suite");
         return None;
     }
+    kafka_backup_operator::crypto::install_default_provider();
     let client = Client::try_default()
         .await
         .expect("a client from KUBECONFIG");
