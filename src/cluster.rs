@@ -155,9 +155,13 @@ pub fn classify(error: &kube::Error) -> Cause {
         // Some layers box their source twice, which hides its type from a downcast:
         // the messages of rustls and of the resolver still say what happened.
         let text = e.to_string();
-        if ["invalid peer certificate", "received fatal alert", "peer is incompatible"]
-            .iter()
-            .any(|m| text.contains(m))
+        if [
+            "invalid peer certificate",
+            "received fatal alert",
+            "peer is incompatible",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
         {
             return Cause::Tls;
         }

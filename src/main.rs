@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::health::{Health, Phase};
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
-use kafka_backup_operator::controller::{LeaderElection, run_with_leader_election};
+use kafka_backup_operator::controller::{LeaderElection, Scope, run_with_leader_election};
 use kafka_backup_operator::supervise::{Supervisor, TaskResult};
 use kafka_backup_operator::worker::cli::{self as worker_cli, RestoreArgs, WorkerArgs};
 use kafka_backup_operator::{
@@ -82,6 +82,10 @@ struct ControllerArgs {
     /// This replica's identity in the Lease; defaults to the pod's name.
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
+    /// Watch KafkaBackups and KafkaRestores in this namespace only; every namespace when
+    /// left out.
+    #[arg(long = "watch-namespace", env = "KAFKA_BACKUP_WATCH_NAMESPACE")]
+    watch_namespace: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -439,7 +443,7 @@ async fn run_controller(
         lease_name: args.lease_name.clone(),
     };
     let defaults = JobDefaults {
-        image: args.worker_image,
+        image: args.worker_image.clone(),
     };
     loop {
         let result = run_with_leader_election(
@@ -447,6 +451,10 @@ async fn run_controller(
             defaults.clone(),
             metrics.clone(),
             election.clone(),
+            match &args.watch_namespace {
+                Some(namespace) => Scope::Namespace(namespace.clone()),
+                None => Scope::Cluster,
+            },
             health.clone(),
             stop.clone(),
         )

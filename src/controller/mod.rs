@@ -857,12 +857,35 @@ pub fn error_policy<K>(_resource: Arc<K>, error: &Error, _ctx: Arc<Context>) -> 
 // ---------------------------------------------------------------------------------------
 // Running
 
-/// Runs both controllers until `stop` completes.
+/// Where the controllers look for resources.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every namespace.
+    #[default]
+    Cluster,
+    /// One namespace only.
+    Namespace(String),
+}
+
+impl Scope {
+    fn api<K>(&self, client: &Client) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match self {
+            Scope::Cluster => Api::all(client.clone()),
+            Scope::Namespace(namespace) => Api::namespaced(client.clone(), namespace),
+        }
+    }
+}
+
+/// Runs both controllers on the resources in `scope` until `stop` completes.
 pub async fn run_controllers(
     client: Client,
     defaults: JobDefaults,
     metrics: ControllerMetrics,
     instance: String,
+    scope: Scope,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let managed_selector = format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGED_BY);
@@ -878,7 +901,7 @@ pub async fn run_controllers(
     let (restore_jobs, writer) = reflector::store();
     let job_stream = cache_restore_jobs(
         writer,
-        watcher(Api::<Job>::all(client.clone()), restore_jobs_config).default_backoff(),
+        watcher(scope.api::<Job>(&client), restore_jobs_config).default_backoff(),
     )
     .touched_objects();
     let ctx = Arc::new(Context::new(
@@ -894,14 +917,11 @@ pub async fn run_controllers(
     };
 
     let restores = Controller::new(
-        Api::<KafkaRestore>::all(client.clone()),
+        scope.api::<KafkaRestore>(&client),
         watcher::Config::default(),
     )
     .owns_stream(job_stream)
-    .owns(
-        Api::<PersistentVolumeClaim>::all(client.clone()),
-        managed.clone(),
-    )
+    .owns(scope.api::<PersistentVolumeClaim>(&client), managed.clone())
     .graceful_shutdown_on(stopped(stop_rx.clone()))
     .run(reconcile_restore, error_policy, ctx.clone())
     .for_each(|result| async move {
@@ -910,11 +930,11 @@ pub async fn run_controllers(
         }
     });
     let backups = Controller::new(
-        Api::<KafkaBackup>::all(client.clone()),
+        scope.api::<KafkaBackup>(&client),
         watcher::Config::default(),
     )
-    .owns(Api::<Job>::all(client.clone()), backup_jobs_config)
-    .owns(Api::<CronJob>::all(client.clone()), managed.clone())
+    .owns(scope.api::<Job>(&client), backup_jobs_config)
+    .owns(scope.api::<CronJob>(&client), managed.clone())
     .graceful_shutdown_on(stopped(stop_rx))
     .run(reconcile_backup, error_policy, ctx)
     .for_each(|result| async move {
@@ -947,6 +967,7 @@ pub async fn run_with_leader_election(
     defaults: JobDefaults,
     metrics: ControllerMetrics,
     election: LeaderElection,
+    scope: Scope,
     health: health::Health,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), kube_lease_manager::LeaseManagerError> {
@@ -971,7 +992,7 @@ pub async fn run_with_leader_election(
         health.set(health::Phase::Leading);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
-        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), async move {
+        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), async move {
             tokio::select! {
                 _ = lost.wait_for(|is_leader| !*is_leader) => tracing::warn!("lost the lease; stopping the controllers"),
                 _ = stop.wait_for(|stop| *stop) => {}
