@@ -907,3 +907,280 @@ async fn r9_resume_after_a_pause_waits_for_the_stopping_pod() {
     })
     .await;
 }
+
+/// Runs `kubectl` (the real one, with the suite's KUBECONFIG) and returns its stdout.
+fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("kubectl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The operator binary started by a test, and the webhook configurations registered for
+/// it; both removed when dropped, whatever happened.
+struct RunningOperator {
+    child: std::process::Child,
+    webhooks: Vec<(String, String)>,
+}
+
+impl Drop for RunningOperator {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        for (kind, name) in &self.webhooks {
+            let _ = std::process::Command::new("kubectl")
+                .args(["delete", kind, name, "--ignore-not-found"])
+                .output();
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn run_admits_and_reconciles_as_the_manifests_service_account() {
+    use assert_cmd::cargo::CommandCargoExt;
+    use base64::Engine;
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::without_controller(&client, "run").await;
+    let rendered = kubectl(
+        &[
+            "kustomize",
+            &format!("{}/manifests", env!("CARGO_MANIFEST_DIR")),
+        ],
+        None,
+    );
+    let objects: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&rendered)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    // The namespace, ServiceAccount and RBAC exactly as users install them.
+    let access: Vec<String> = objects
+        .iter()
+        .filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some(
+                    "Namespace"
+                        | "ServiceAccount"
+                        | "ClusterRole"
+                        | "ClusterRoleBinding"
+                        | "Role"
+                        | "RoleBinding"
+                )
+            )
+        })
+        .map(|o| serde_json::to_string(o).unwrap())
+        .collect();
+    kubectl(&["apply", "-f", "-"], Some(&access.join("\n")));
+    let token = kubectl(
+        &[
+            "create",
+            "token",
+            "kafka-backup-operator",
+            "-n",
+            "kafka-backup-operator",
+            "--duration",
+            "1h",
+        ],
+        None,
+    );
+    let view: serde_json::Value = serde_json::from_str(&kubectl(
+        &["config", "view", "--raw", "--minify", "-o", "json"],
+        None,
+    ))
+    .unwrap();
+    let cluster = &view["clusters"][0]["cluster"];
+    let dir = tempfile::tempdir().unwrap();
+    let sa_config = dir.path().join("kubeconfig");
+    std::fs::write(
+        &sa_config,
+        serde_json::to_string(&json!({
+            "apiVersion": "v1", "kind": "Config", "current-context": "operator",
+            "clusters": [{"name": "c", "cluster": cluster}],
+            "users": [{"name": "operator", "user": {"token": token.trim()}}],
+            "contexts": [{"name": "operator", "context": {"cluster": "c", "user": "operator"}}]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+
+    // Serving certificate for 127.0.0.1: the API server calls the webhook by URL.
+    let certs = kafka_backup_operator::certs::generate(
+        &["localhost".into()],
+        &["127.0.0.1".parse().unwrap()],
+        time::OffsetDateTime::now_utc(),
+        1,
+    )
+    .unwrap();
+    certs.write_to(dir.path()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::cargo_bin("kafka-backup-operator")
+        .unwrap()
+        .args([
+            "run",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--watch-namespace",
+            &ns.name,
+        ])
+        .arg("--tls-cert")
+        .arg(dir.path().join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.path().join("tls.key"))
+        .env("KUBECONFIG", &sa_config)
+        .env("POD_NAMESPACE", "kafka-backup-operator")
+        .env("POD_NAME", format!("e2e-run-{}", std::process::id()))
+        .env(
+            "KAFKA_BACKUP_LEASE_NAME",
+            format!("e2e-run-{}", std::process::id()),
+        )
+        .env("KAFKA_BACKUP_WORKER_IMAGE", "kafka-backup-operator:e2e")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut operator = RunningOperator {
+        child,
+        webhooks: vec![],
+    };
+
+    // Both webhook configurations of the manifests, pointed at this process and limited
+    // to this test's namespace.
+    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&certs.ca_pem);
+    for (kind, path) in [
+        ("MutatingWebhookConfiguration", "/mutate"),
+        ("ValidatingWebhookConfiguration", "/validate"),
+    ] {
+        let mut config = objects.iter().find(|o| o["kind"] == kind).unwrap().clone();
+        let name = format!("kafka-backup-operator-{}", ns.name);
+        config["metadata"]["name"] = json!(name);
+        let webhook = &mut config["webhooks"][0];
+        webhook["clientConfig"] =
+            json!({"url": format!("https://127.0.0.1:{port}{path}"), "caBundle": ca_bundle});
+        webhook["namespaceSelector"] =
+            json!({"matchLabels": {"kubernetes.io/metadata.name": ns.name}});
+        kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
+        operator.webhooks.push((kind.to_lowercase(), name));
+    }
+
+    let http = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap())
+        .resolve("localhost", ([127, 0, 0, 1], port).into())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    eventually("the operator ready", || async {
+        let response = http
+            .get(format!("https://localhost:{port}/readyz"))
+            .send()
+            .await
+            .ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+
+    // Admission: a dry run of a bad restore is refused naming the field; nothing stored.
+    let bad = json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaRestore",
+        "metadata": {"name": "bad", "namespace": ns.name},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "backupRef": {"name": "daily-backup"}, "backoffLimit": -1}
+    });
+    let refused = std::process::Command::new("kubectl")
+        .args(["apply", "--dry-run=server", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(bad.to_string().as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("spec.backoffLimit"), "{message}");
+
+    // Defaults are filled in by the mutating webhook; the controller runs the restore.
+    backup_and_restore(&ns, json!({})).await;
+    let restore = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        restore.spec.backoff_limit,
+        Some(0),
+        "defaulted by the webhook"
+    );
+    let job = eventually("the restore Job, made by the process", || async {
+        jobs_of(&ns, "restore-orders").await.into_iter().next()
+    })
+    .await;
+    assert_eq!(controller_uid(&job.metadata), restore.metadata.uid);
+    complete_pod(&ns, "restore-orders-restore-1", true).await;
+    let reaction = job_complete_to_restore_complete(&ns, "restore-orders-restore-1").await;
+    eprintln!("reaction (run, as the service account): {reaction:?}");
+    eventually("the CronJob of the backup", || async {
+        ns.api::<CronJob>()
+            .get_opt("daily-backup-backup")
+            .await
+            .ok()?
+    })
+    .await;
+
+    // Cleanup and the finalizer, as the service account.
+    ns.api::<KafkaRestore>()
+        .delete("restore-orders", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the restore gone", || async {
+        ns.api::<KafkaRestore>()
+            .get_opt("restore-orders")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(jobs_of(&ns, "restore-orders").await.is_empty());
+
+    // SIGTERM: a clean stop.
+    std::process::Command::new("kill")
+        .args(["-TERM", &operator.child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = eventually("the process to stop", || {
+        let exited = operator.child.try_wait().ok().flatten();
+        async move { exited }
+    })
+    .await;
+    assert!(status.success(), "{status:?}");
+}

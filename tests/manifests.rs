@@ -151,16 +151,23 @@ fn rbac_grants_what_the_controller_uses() {
         ("kafkabackup.com", "kafkarestores", "patch"),
         ("kafkabackup.com", "kafkarestores/status", "patch"),
         ("kafkabackup.com", "kafkabackups", "get"),
+        ("kafkabackup.com", "kafkarestores", "list"),
+        ("batch", "jobs", "get"),
         ("batch", "jobs", "create"),
         ("batch", "jobs", "patch"),
-        ("batch", "jobs", "deletecollection"),
+        ("batch", "jobs", "delete"),
+        ("batch", "cronjobs", "list"),
         ("batch", "cronjobs", "patch"),
         ("batch", "cronjobs", "delete"),
         ("", "pods", "list"),
-        ("", "pods", "deletecollection"),
+        ("", "pods", "delete"),
+        ("", "persistentvolumeclaims", "get"),
         ("", "persistentvolumeclaims", "create"),
-        ("", "persistentvolumeclaims", "deletecollection"),
+        ("", "persistentvolumeclaims", "delete"),
+        ("", "configmaps", "get"),
+        ("", "configmaps", "list"),
         ("", "configmaps", "patch"),
+        ("", "configmaps", "delete"),
         ("kafka.strimzi.io", "kafkas", "get"),
         ("events.k8s.io", "events", "create"),
     ] {
@@ -174,4 +181,53 @@ fn rbac_grants_what_the_controller_uses() {
         lease_role["rules"][0]["resources"],
         serde_json::json!(["leases"])
     );
+}
+
+/// The operator's own ServiceAccount, as the API server names it in `userInfo`.
+const OPERATOR_USER: &str = "system:serviceaccount:kafka-backup-operator:kafka-backup-operator";
+
+#[test]
+fn r7_webhooks_skip_the_operators_own_writes_where_the_server_can() {
+    let objects = render("manifests");
+    for kind in [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ] {
+        let conditions = &find(&objects, kind)["webhooks"][0]["matchConditions"];
+        let expression = conditions[0]["expression"].as_str().unwrap_or_default();
+        assert!(
+            expression.contains(OPERATOR_USER) && expression.contains("!="),
+            "{kind}: {conditions}"
+        );
+    }
+    // The service account named there is the one the Deployment runs as.
+    let deployment = find(&objects, "Deployment");
+    assert_eq!(
+        format!(
+            "system:serviceaccount:{}:{}",
+            deployment["metadata"]["namespace"].as_str().unwrap(),
+            deployment["spec"]["template"]["spec"]["serviceAccountName"]
+                .as_str()
+                .unwrap()
+        ),
+        OPERATOR_USER
+    );
+}
+
+#[test]
+fn kubernetes_1_26_overlay_is_the_base_without_match_conditions() {
+    let base = render("manifests");
+    let old = render("manifests/kubernetes-1.26");
+    assert_eq!(base.len(), old.len(), "the same objects");
+    for kind in [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ] {
+        let mut webhook = find(&base, kind).clone();
+        webhook["webhooks"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("matchConditions");
+        assert_eq!(find(&old, kind), &webhook, "{kind}");
+    }
 }
