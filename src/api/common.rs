@@ -188,6 +188,4 @@ pub mod condition {
     pub const INVALID_SPEC: &str = "InvalidSpec";
     /// A child's deterministic name is taken by an object this resource does not own.
     pub const NAME_CONFLICT: &str = "NameConflict";
-    /// The previous attempt's pods have not stopped yet.
-    pub const WAITING_FOR_PODS: &str = "WaitingForPods";
 }
