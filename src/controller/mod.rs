@@ -189,8 +189,8 @@ pub async fn reconcile_restore(restore: Arc<KafkaRestore>, ctx: Arc<Context>) ->
     .await
 }
 
-/// The pods of a restore that still run or are stopping (phase not final, deleting or
-/// not): while any is left, no other pod may start on the same report (R5).
+/// The pods of a restore that still run or are stopping: while any is left, no other pod
+/// may start on the same report (R5).
 async fn active_restore_pods(ctx: &Context, namespace: &str, name: &str) -> Result<usize> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let selector = ListParams::default().labels(&names::restore_children_selector(name));
@@ -198,12 +198,7 @@ async fn active_restore_pods(ctx: &Context, namespace: &str, name: &str) -> Resu
         .await?
         .items
         .iter()
-        .filter(|p| {
-            !matches!(
-                p.status.as_ref().and_then(|s| s.phase.as_deref()),
-                Some("Succeeded" | "Failed")
-            )
-        })
+        .filter(|p| restore_plan::pod_may_still_run(p))
         .count())
 }
 

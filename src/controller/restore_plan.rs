@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::Job;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
@@ -99,6 +99,18 @@ impl RestorePlan {
     pub fn needs_live_confirmation(&self) -> bool {
         self.create_job.is_some() || matches!(self.suspend_job, Some((_, false)))
     }
+}
+
+/// Whether a pod of the restore may still be writing its report: its phase is not final,
+/// or it is being deleted. A pod being deleted counts whatever its phase says: the pod
+/// garbage collector marks pods `Failed` before their containers are confirmed stopped
+/// (an unreachable node), and only the pod's removal proves its end (R5).
+pub fn pod_may_still_run(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_some()
+        || !matches!(
+            pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Succeeded" | "Failed")
+        )
 }
 
 /// The Job of the restore's current attempt when it has finished and status does not

@@ -566,3 +566,22 @@ fn r1_only_a_new_job_or_a_resumed_one_needs_live_confirmation() {
     let running = Case::new(started()).jobs(vec![job(1, None)]).plan();
     assert!(!running.needs_live_confirmation());
 }
+
+#[test]
+fn r5_a_pod_being_deleted_may_still_run_whatever_its_phase() {
+    let pod = |phase: Option<&str>, deleting: bool| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "deletionTimestamp": deleting.then_some("2026-01-01T00:00:00Z")},
+            "status": {"phase": phase}
+        }))
+        .unwrap()
+    };
+    assert!(pod_may_still_run(&pod(Some("Running"), false)));
+    assert!(pod_may_still_run(&pod(Some("Pending"), false)));
+    assert!(pod_may_still_run(&pod(None, false)));
+    // Marked Failed by the pod garbage collector, not yet confirmed gone.
+    assert!(pod_may_still_run(&pod(Some("Failed"), true)));
+    assert!(pod_may_still_run(&pod(Some("Succeeded"), true)));
+    assert!(!pod_may_still_run(&pod(Some("Failed"), false)));
+    assert!(!pod_may_still_run(&pod(Some("Succeeded"), false)));
+}
