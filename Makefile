@@ -5,7 +5,10 @@ DEV_CERTS := certs/dev
 NAMESPACE ?= kafka-backup-operator
 SERVICE   ?= kafka-backup-operator-webhook
 
-.PHONY: build run test lint fmt generate certs cluster-certs e2e bench help
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+IMAGE     ?= kafka-backup-operator:$(VERSION)
+
+.PHONY: build run test lint fmt generate certs cluster-certs e2e bench image image-push image-test help
 
 help:
 	@echo "make run      start the operator locally (webhook on $(LISTEN) with development certificates)"
@@ -15,6 +18,9 @@ help:
 	@echo "make certs    write development certificates to $(DEV_CERTS)/"
 	@echo "make e2e      end-to-end tests against the cluster in KUBECONFIG"
 	@echo "make bench    criterion benchmarks and the webhook load run"
+	@echo "make image    build the OCI image $(IMAGE) with buildah (offline)"
+	@echo "make image-push REGISTRY=registry.example.com/team   push it there"
+	@echo "make image-test  build the image and run its binary from its own root filesystem"
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -59,3 +65,16 @@ bench:
 	$(CARGO) bench --bench cache_memory
 	$(CARGO) bench --bench worker_throughput
 	benches/load.sh
+
+image:
+	image/build.sh $(IMAGE)
+
+image-push:
+	@test -n "$(REGISTRY)" || { echo "set REGISTRY, for example make image-push REGISTRY=registry.example.com/team"; exit 2; }
+	$(MAKE) image
+	STORAGE_DRIVER=vfs buildah push $(IMAGE) docker://$(REGISTRY)/$(IMAGE)
+	@echo "pushed $(REGISTRY)/$(IMAGE); point the manifests at it:"
+	@echo "  cd manifests/base && kustomize edit set image kafka-backup-operator=$(REGISTRY)/$(IMAGE)"
+
+image-test:
+	KAFKA_BACKUP_IMAGE_TEST=1 $(CARGO) test --test image -- --ignored --nocapture

@@ -6,6 +6,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use kube::{Client, Config};
 
@@ -214,9 +215,84 @@ pub async fn connect() -> Result<(Client, String), ConnectError> {
     Ok((client, version.git_version))
 }
 
+/// The name of the operator's container in its Deployment.
+pub const OPERATOR_CONTAINER: &str = "operator";
+
+/// The image the operator runs from, read from its own pod: the container named
+/// [`OPERATOR_CONTAINER`], or the only container. Backup and restore Jobs run the same
+/// image unless told otherwise, so setting the Deployment's image (kustomize `images:`)
+/// is enough to move both.
+pub fn running_image(pod: &Pod) -> Result<String, String> {
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|spec| spec.containers.as_slice())
+        .unwrap_or_default();
+    let container = match containers {
+        [only] => Some(only),
+        _ => containers.iter().find(|c| c.name == OPERATOR_CONTAINER),
+    };
+    container.and_then(|c| c.image.clone()).ok_or_else(|| {
+        format!(
+            "pod '{}' has no container named '{OPERATOR_CONTAINER}' with an image; \
+             set KAFKA_BACKUP_WORKER_IMAGE to the worker image",
+            pod.metadata.name.as_deref().unwrap_or_default()
+        )
+    })
+}
+
+/// Reads this pod (`POD_NAMESPACE`/`POD_NAME`) and returns its operator image.
+pub async fn own_image(client: Client, namespace: &str, name: &str) -> anyhow::Result<String> {
+    let pod = Api::<Pod>::namespaced(client, namespace)
+        .get(name)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read this pod {namespace}/{name} to learn the worker image ({}); \
+                 grant `get` on pods in {namespace} or set KAFKA_BACKUP_WORKER_IMAGE",
+                error_chain(&error)
+            )
+        })?;
+    running_image(&pod).map_err(anyhow::Error::msg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pod(containers: &[(&str, &str)]) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kafka-backup-operator-7d9f-abcde"},
+            "spec": {"containers": containers.iter()
+                .map(|(name, image)| serde_json::json!({"name": name, "image": image}))
+                .collect::<Vec<_>>()}
+        }))
+        .expect("pod")
+    }
+
+    #[test]
+    fn the_worker_image_is_the_operator_containers_image() {
+        let sidecar = pod(&[
+            ("proxy", "envoy:1"),
+            ("operator", "registry.example/kbo:1.2.3"),
+        ]);
+        assert_eq!(
+            running_image(&sidecar).unwrap(),
+            "registry.example/kbo:1.2.3"
+        );
+        let renamed = pod(&[("main", "registry.example/kbo@sha256:ab")]);
+        assert_eq!(
+            running_image(&renamed).unwrap(),
+            "registry.example/kbo@sha256:ab"
+        );
+    }
+
+    #[test]
+    fn an_unknown_container_layout_names_the_way_out() {
+        let error = running_image(&pod(&[("a", "x:1"), ("b", "y:1")])).unwrap_err();
+        assert!(error.contains("'operator'"), "{error}");
+        assert!(error.contains("KAFKA_BACKUP_WORKER_IMAGE"), "{error}");
+    }
 
     fn api_error(code: u16) -> kube::Error {
         kube::Error::Api(Box::new(

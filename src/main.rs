@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use admission_server::{Metrics, ReadinessCheck, Server, ServerOptions};
@@ -21,9 +21,22 @@ use kafka_backup_operator::{
 };
 use prometheus_client::registry::Registry;
 
+/// The crate version, and the git commit it was built from when the build was told
+/// (`KAFKA_BACKUP_GIT_COMMIT`, set by `make image` and the Dockerfile).
+fn version() -> &'static str {
+    static VERSION: LazyLock<String> =
+        LazyLock::new(|| match option_env!("KAFKA_BACKUP_GIT_COMMIT") {
+            Some(commit) if !commit.is_empty() => {
+                format!("{} (commit {commit})", env!("CARGO_PKG_VERSION"))
+            }
+            _ => env!("CARGO_PKG_VERSION").to_owned(),
+        });
+    &VERSION
+}
+
 /// Back up and restore Apache Kafka topics on Kubernetes.
 #[derive(Parser, Debug)]
-#[command(name = "kafka-backup-operator", version, about)]
+#[command(name = "kafka-backup-operator", version = version(), about)]
 struct Cli {
     /// Log format: `text` for a terminal, `json` in a cluster.
     #[arg(
@@ -65,10 +78,14 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct ControllerArgs {
-    /// Image of the worker in backup and restore Jobs, when a resource gives none: the
-    /// operator's own image.
-    #[arg(long, env = "KAFKA_BACKUP_WORKER_IMAGE", default_value = concat!("ghcr.io/kafka-backup-operator/kafka-backup-operator:", env!("CARGO_PKG_VERSION")))]
-    worker_image: String,
+    /// Image of the worker in backup and restore Jobs, when a resource gives none. In a
+    /// pod (POD_NAME set) the default is the image of the operator's own container, read
+    /// from the API; elsewhere the release image of this version.
+    #[arg(long, env = "KAFKA_BACKUP_WORKER_IMAGE")]
+    worker_image: Option<String>,
+    /// This pod's name (the Downward API), to read the operator's own image.
+    #[arg(long, env = "POD_NAME", hide = true)]
+    pod_name: Option<String>,
     /// Namespace of the leader election Lease; defaults to the pod's namespace.
     #[arg(long, env = "POD_NAMESPACE", default_value = "kafka-backup-operator")]
     lease_namespace: String,
@@ -331,6 +348,11 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 
 /// How long the webhook and the controller get to stop once one of them has stopped.
 const STOP_GRACE: Duration = Duration::from_secs(15);
+/// The worker image outside a pod when none is given: what the release workflow publishes.
+const RELEASE_IMAGE: &str = concat!(
+    "ghcr.io/kafka-backup-operator/kafka-backup-operator:",
+    env!("CARGO_PKG_VERSION")
+);
 /// Wait between two attempts to reach the Kubernetes API.
 const CONNECT_RETRY: Duration = Duration::from_secs(10);
 
@@ -342,6 +364,7 @@ async fn operate(
     webhook: Option<WebhookArgs>,
     controller: Option<ControllerArgs>,
 ) -> anyhow::Result<()> {
+    tracing::info!(version = version(), "kafka-backup-operator starting");
     let mut registry = Registry::default();
     let admission_metrics = Metrics::register(&mut registry);
     let controller_metrics = ControllerMetrics::register(&mut registry);
@@ -442,9 +465,13 @@ async fn run_controller(
         identity,
         lease_name: args.lease_name.clone(),
     };
-    let defaults = JobDefaults {
-        image: args.worker_image.clone(),
+    let image = match (&args.worker_image, &args.pod_name) {
+        (Some(image), _) => image.clone(),
+        (None, Some(pod)) => cluster::own_image(client.clone(), &args.lease_namespace, pod).await?,
+        (None, None) => RELEASE_IMAGE.to_string(),
     };
+    tracing::info!(%image, "backup and restore Jobs run this image unless a resource names one");
+    let defaults = JobDefaults { image };
     loop {
         let result = run_with_leader_election(
             client.clone(),

@@ -963,7 +963,8 @@ fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
 /// it; both removed when dropped, whatever happened.
 struct RunningOperator {
     child: std::process::Child,
-    webhooks: Vec<(String, String)>,
+    /// `kubectl delete` arguments of what the test made outside its namespace.
+    made: Vec<Vec<String>>,
 }
 
 impl Drop for RunningOperator {
@@ -972,9 +973,11 @@ impl Drop for RunningOperator {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        for (kind, name) in &self.webhooks {
+        for what in &self.made {
             let _ = std::process::Command::new("kubectl")
-                .args(["delete", kind, name, "--ignore-not-found"])
+                .arg("delete")
+                .args(what)
+                .arg("--ignore-not-found")
                 .output();
         }
     }
@@ -1064,6 +1067,25 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
         .local_addr()
         .unwrap()
         .port();
+    // The operator's own pod (no kubelet runs it): the image its Jobs run is read from it.
+    let pod_name = format!("e2e-run-{}", std::process::id());
+    let operator_image = format!(
+        "registry.example/kafka-backup-operator:e2e-{}",
+        std::process::id()
+    );
+    // Its spec is the manifests' pod template (admitted under Pod Security `restricted`).
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let mut pod_spec = deployment["spec"]["template"]["spec"].clone();
+    pod_spec["containers"][0]["image"] = json!(operator_image);
+    kubectl(
+        &["apply", "-f", "-"],
+        Some(
+            &json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": pod_name, "namespace": "kafka-backup-operator"},
+                    "spec": pod_spec})
+            .to_string(),
+        ),
+    );
     let child = std::process::Command::cargo_bin("kafka-backup-operator")
         .unwrap()
         .args([
@@ -1079,18 +1101,20 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
         .arg(dir.path().join("tls.key"))
         .env("KUBECONFIG", &sa_config)
         .env("POD_NAMESPACE", "kafka-backup-operator")
-        .env("POD_NAME", format!("e2e-run-{}", std::process::id()))
-        .env(
-            "KAFKA_BACKUP_LEASE_NAME",
-            format!("e2e-run-{}", std::process::id()),
-        )
-        .env("KAFKA_BACKUP_WORKER_IMAGE", "kafka-backup-operator:e2e")
+        .env("POD_NAME", &pod_name)
+        .env("KAFKA_BACKUP_LEASE_NAME", &pod_name)
+        .env_remove("KAFKA_BACKUP_WORKER_IMAGE")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut operator = RunningOperator {
         child,
-        webhooks: vec![],
+        made: vec![vec![
+            "pod".into(),
+            "-n".into(),
+            "kafka-backup-operator".into(),
+            pod_name.clone(),
+        ]],
     };
 
     // Both webhook configurations of the manifests, pointed at this process and limited
@@ -1109,7 +1133,7 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
         webhook["namespaceSelector"] =
             json!({"matchLabels": {"kubernetes.io/metadata.name": ns.name}});
         kubectl(&["apply", "-f", "-"], Some(&config.to_string()));
-        operator.webhooks.push((kind.to_lowercase(), name));
+        operator.made.push(vec![kind.to_lowercase(), name]);
     }
 
     let http = reqwest::Client::builder()
@@ -1171,6 +1195,17 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
     })
     .await;
     assert_eq!(controller_uid(&job.metadata), restore.metadata.uid);
+    let worker_image = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone());
+    assert_eq!(
+        worker_image.as_deref(),
+        Some(operator_image.as_str()),
+        "the Job runs the operator pod's own image"
+    );
     complete_pod(&ns, "restore-orders-restore-1", true).await;
     let reaction = job_complete_to_restore_complete(&ns, "restore-orders-restore-1").await;
     eprintln!("reaction (run, as the service account): {reaction:?}");

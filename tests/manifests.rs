@@ -159,6 +159,7 @@ fn rbac_grants_what_the_controller_uses() {
         ("batch", "cronjobs", "list"),
         ("batch", "cronjobs", "patch"),
         ("batch", "cronjobs", "delete"),
+        ("", "pods", "get"),
         ("", "pods", "list"),
         ("", "pods", "delete"),
         ("", "persistentvolumeclaims", "get"),
@@ -230,4 +231,72 @@ fn kubernetes_1_26_overlay_is_the_base_without_match_conditions() {
             .remove("matchConditions");
         assert_eq!(find(&old, kind), &webhook, "{kind}");
     }
+}
+
+/// The operator's container in `objects`' Deployment.
+fn operator_container(objects: &[Value]) -> &Value {
+    find(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "operator")
+        .expect("a container named `operator`: the operator reads its image by that name")
+}
+
+#[test]
+fn every_install_names_the_released_image_of_this_version() {
+    let released = format!(
+        "ghcr.io/kafka-backup-operator/kafka-backup-operator:{}",
+        env!("CARGO_PKG_VERSION")
+    );
+    for dir in [
+        "manifests",
+        "manifests/cert-manager",
+        "manifests/kubernetes-1.26",
+    ] {
+        let objects = render(dir);
+        let container = operator_container(&objects);
+        assert_eq!(container["image"], released.as_str(), "{dir}");
+        let env = container["env"].as_array().unwrap();
+        let names: Vec<&str> = env.iter().filter_map(|e| e["name"].as_str()).collect();
+        assert!(
+            !names.contains(&"KAFKA_BACKUP_WORKER_IMAGE"),
+            "{dir}: a fixed worker image would not follow the operator's"
+        );
+        assert!(
+            names.contains(&"POD_NAME") && names.contains(&"POD_NAMESPACE"),
+            "{dir}"
+        );
+    }
+}
+
+#[test]
+fn a_users_kustomize_image_moves_the_operator_image() {
+    let overlay = tempfile::tempdir().unwrap();
+    // kustomize takes bases by relative path only: up to `/`, then down to manifests/.
+    let up = "../".repeat(overlay.path().canonicalize().unwrap().components().count() - 1);
+    let manifests = format!(
+        "{up}{}",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("manifests")
+            .canonicalize()
+            .unwrap()
+            .strip_prefix("/")
+            .unwrap()
+            .display()
+    );
+    // What `kustomize edit set image` writes, in an overlay of the user's own.
+    std::fs::write(
+        overlay.path().join("kustomization.yaml"),
+        format!(
+            "resources: [{}]\nimages:\n  - name: ghcr.io/kafka-backup-operator/kafka-backup-operator\n    newName: registry.example.com/platform/kafka-backup-operator\n    newTag: 0.1.0-rc1\n",
+            manifests
+        ),
+    )
+    .unwrap();
+    let objects = render(overlay.path().to_str().unwrap());
+    assert_eq!(
+        operator_container(&objects)["image"],
+        "registry.example.com/platform/kafka-backup-operator:0.1.0-rc1"
+    );
 }
