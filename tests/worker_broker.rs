@@ -7,13 +7,16 @@
 
 #[path = "support/broker.rs"]
 mod broker;
+#[path = "support/s3.rs"]
+mod s3;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
-use broker::{Broker, consume, free_port, produce, sample_records, sorted};
+use broker::{Broker, consume, free_port, produce, sample_records, sorted, topic_exists};
+use s3::S3Server;
 
 fn worker(args: &[&str]) -> Command {
     let mut command = Command::cargo_bin("kafka-backup-operator").unwrap();
@@ -32,20 +35,87 @@ fn run_ok(mut command: Command) -> String {
     stderr
 }
 
-fn backup(broker: &Broker, storage: &Path, topics: &str, id: &str) {
-    run_ok(worker(&[
+/// Where a test's backup lives: a directory, or a prefix in a bucket of the S3 server.
+enum Store<'a> {
+    Dir(&'a Path),
+    S3 { endpoint: String, url: String },
+}
+
+impl Store<'_> {
+    /// `--storage` and, for S3, the endpoint flag and the keys in the environment (the
+    /// only way credentials reach the worker).
+    fn apply(&self, command: &mut Command) {
+        match self {
+            Store::Dir(dir) => {
+                command.args(["--storage", &format!("file://{}", dir.display())]);
+            }
+            Store::S3 { endpoint, url } => {
+                command
+                    .args(["--storage", url, "--s3-endpoint", endpoint])
+                    .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+                    .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+                    .env("AWS_REGION", s3::REGION);
+            }
+        }
+    }
+}
+
+fn backup_command(
+    broker: &Broker,
+    store: &Store,
+    summary: &Path,
+    topics: &str,
+    id: &str,
+) -> Command {
+    let mut command = worker(&[
         "backup",
         "--bootstrap-servers",
         &broker.address,
-        "--storage",
-        &format!("file://{}", storage.display()),
         "--backup-id",
         id,
         "--topics",
         topics,
         "--termination-log",
-        &storage.join("backup-summary").display().to_string(),
-    ]));
+        &summary.display().to_string(),
+    ]);
+    store.apply(&mut command);
+    command
+}
+
+fn backup(broker: &Broker, storage: &Path, topics: &str, id: &str) {
+    run_ok(backup_command(
+        broker,
+        &Store::Dir(storage),
+        &storage.join("backup-summary"),
+        topics,
+        id,
+    ));
+}
+
+fn restore_from(
+    broker: &Broker,
+    store: &Store,
+    report: &Path,
+    id: &str,
+    extra: &[&str],
+) -> Command {
+    let report_dir = report.display().to_string();
+    let summary = report.join("summary").display().to_string();
+    let mut args = vec![
+        "restore",
+        "--bootstrap-servers",
+        &broker.address,
+        "--backup-id",
+        id,
+        "--report-dir",
+        &report_dir,
+        "--termination-log",
+        &summary,
+    ];
+    args.extend_from_slice(extra);
+    let mut command = worker(&args);
+    store.apply(&mut command);
+    command
 }
 
 fn restore_command(
@@ -55,24 +125,7 @@ fn restore_command(
     id: &str,
     extra: &[&str],
 ) -> Command {
-    let storage_url = format!("file://{}", storage.display());
-    let report_dir = report.display().to_string();
-    let summary = report.join("summary").display().to_string();
-    let mut args = vec![
-        "restore",
-        "--bootstrap-servers",
-        &broker.address,
-        "--storage",
-        &storage_url,
-        "--backup-id",
-        id,
-        "--report-dir",
-        &report_dir,
-        "--termination-log",
-        &summary,
-    ];
-    args.extend_from_slice(extra);
-    worker(&args)
+    restore_from(broker, &Store::Dir(storage), report, id, extra)
 }
 
 #[test]
@@ -204,9 +257,31 @@ fn report_of(dir: &Path) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// A topic of 20,000 records on two partitions, backed up as `id`: enough for a restore
-/// with one record per request to last seconds. Returns storage, an empty report
-/// directory, the records produced and the records as the broker returns them.
+/// A topic of 20,000 records on two partitions, backed up as `id` into `store`: enough
+/// for a restore with one record per request to last seconds. Returns the records
+/// produced and the records as the broker returns them.
+fn backed_up_into(
+    broker: &Broker,
+    store: &Store,
+    topic: &str,
+    id: &str,
+) -> (Vec<broker::Record>, Vec<broker::Record>) {
+    let scratch = tempfile::tempdir().unwrap();
+    broker.create_topic(topic, 2);
+    let records = sample_records(20_000, 2);
+    produce(broker, topic, &records);
+    let source = consume(broker, topic, 2, records.len());
+    run_ok(backup_command(
+        broker,
+        store,
+        &scratch.path().join("summary"),
+        topic,
+        id,
+    ));
+    (records, source)
+}
+
+/// The same in a directory of its own; returns it and an empty report directory too.
 fn backed_up(
     broker: &Broker,
     topic: &str,
@@ -219,37 +294,31 @@ fn backed_up(
 ) {
     let storage = tempfile::tempdir().unwrap();
     let report = tempfile::tempdir().unwrap();
-    broker.create_topic(topic, 2);
-    let records = sample_records(20_000, 2);
-    produce(broker, topic, &records);
-    let source = consume(broker, topic, 2, records.len());
-    backup(broker, storage.path(), topic, id);
+    let (records, source) = backed_up_into(broker, &Store::Dir(storage.path()), topic, id);
     (storage, report, records, source)
 }
 
-#[test]
-fn resume_after_sigkill_neither_duplicates_nor_loses() {
-    let Some(broker) = Broker::start() else {
-        return;
-    };
-    let (storage, report, records, source) = backed_up(&broker, "events", "resume");
-
+/// Three attempts of a restore of `topic` into `topic-restored`, each killed (SIGKILL: no
+/// chance to save anything) once its own report shows another 3,000 records, then one
+/// that finishes: the target holds the source exactly, and the report counts 4 attempts.
+fn killed_three_times_then_finished(
+    broker: &Broker,
+    store: &Store,
+    topic: &str,
+    id: &str,
+    source: &[broker::Record],
+) {
+    let report = tempfile::tempdir().unwrap();
+    let mapping = format!("{topic}={topic}-restored");
     // One record per produce request: the memory engine's ListOffsets is wrong, and the
     // library verifies the written tail through it on resume.
-    let extra = [
-        "--topic-mapping",
-        "events=events-restored",
-        "--produce-batch-size",
-        "1",
-    ];
+    let extra = ["--topic-mapping", &mapping, "--produce-batch-size", "1"];
     let report_now = || report_of(report.path());
-    // Each attempt is killed (SIGKILL: no chance to save anything) once its own report
-    // shows it has restored another 3,000 records.
     let mut attempts = 0;
     for _ in 0..3 {
         attempts += 1;
         let before = report_now()["records"].as_u64().unwrap_or(0);
-        let mut child = restore_command(&broker, storage.path(), report.path(), "resume", &extra)
+        let mut child = restore_from(broker, store, report.path(), id, &extra)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -277,27 +346,44 @@ fn resume_after_sigkill_neither_duplicates_nor_loses() {
             "a killed attempt leaves a running report"
         );
         assert_eq!(interrupted["attempt"], attempts);
-        assert!(interrupted["records"].as_u64().unwrap() < records.len() as u64);
+        assert!(interrupted["records"].as_u64().unwrap() < source.len() as u64);
     }
-    run_ok(restore_command(
-        &broker,
-        storage.path(),
-        report.path(),
-        "resume",
-        &extra,
-    ));
-    let restored = consume(&broker, "events-restored", 2, source.len());
+    run_ok(restore_from(broker, store, report.path(), id, &extra));
+    let restored = consume(broker, &format!("{topic}-restored"), 2, source.len());
     assert_eq!(restored.len(), source.len(), "no record duplicated or lost");
     assert_eq!(restored, source);
-    let report_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.path().join("report.json")).unwrap())
-            .unwrap();
+    let report_json = report_now();
     assert_eq!(report_json["status"], "completed");
     assert_eq!(
         report_json["attempt"],
         attempts + 1,
         "the report counts the attempts"
     );
+}
+
+#[test]
+fn resume_after_sigkill_neither_duplicates_nor_loses() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let store = Store::Dir(storage.path());
+    let (_, source) = backed_up_into(&broker, &store, "events", "resume");
+    killed_three_times_then_finished(&broker, &store, "events", "resume", &source);
+}
+
+#[test]
+fn s3_resume_after_sigkill_neither_duplicates_nor_loses() {
+    let (Some(broker), Some(server)) = (Broker::start(), S3Server::start()) else {
+        return;
+    };
+    server.create_bucket("resumable");
+    let store = Store::S3 {
+        endpoint: server.endpoint(),
+        url: "s3://resumable/cluster-a".into(),
+    };
+    let (_, source) = backed_up_into(&broker, &store, "payments", "resume");
+    killed_three_times_then_finished(&broker, &store, "payments", "resume", &source);
 }
 
 #[test]
@@ -463,4 +549,147 @@ fn sigterm_saves_the_checkpoint_and_the_next_attempt_finishes_exactly() {
     ));
     let restored = consume(&broker, "clicks-restored", 2, source.len());
     assert_eq!(restored, source, "no record duplicated or lost");
+}
+
+#[test]
+fn s3_round_trip_is_record_for_record_through_a_bucket_prefix() {
+    let (Some(broker), Some(server)) = (Broker::start(), S3Server::start()) else {
+        return;
+    };
+    server.create_bucket("backups");
+    let store = Store::S3 {
+        endpoint: server.endpoint(),
+        url: "s3://backups/team-a/kafka".into(),
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let report = tempfile::tempdir().unwrap();
+    broker.create_topic("orders", 3);
+    let records = sample_records(300, 3);
+    produce(&broker, "orders", &records);
+    let source = consume(&broker, "orders", 3, records.len());
+
+    let summary_file = scratch.path().join("backup-summary");
+    run_ok(backup_command(
+        &broker,
+        &store,
+        &summary_file,
+        "orders",
+        "nightly",
+    ));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_file).unwrap()).unwrap();
+    assert_eq!(summary["outcome"], "succeeded");
+    let keys = server.keys("backups", "");
+    assert!(!keys.is_empty(), "the backup is in the bucket");
+    assert!(
+        keys.iter().all(|k| k.starts_with("team-a/kafka/")),
+        "everything under the prefix: {keys:?}"
+    );
+
+    run_ok(restore_from(
+        &broker,
+        &store,
+        report.path(),
+        "nightly",
+        &["--topic-mapping", "orders=orders-from-s3"],
+    ));
+    let restored = consume(&broker, "orders-from-s3", 3, records.len());
+    assert_eq!(restored.len(), source.len());
+    assert_eq!(
+        restored, source,
+        "record for record, as through a directory"
+    );
+    assert_eq!(report_of(report.path())["status"], "completed");
+}
+
+/// Runs `command`, expecting a failure whose message names every one of `names`.
+fn fails_naming(mut command: Command, names: &[&str]) -> String {
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "expected a failure:\n{stderr}");
+    for name in names {
+        assert!(
+            stderr.contains(name),
+            "the message names '{name}':\n{stderr}"
+        );
+    }
+    stderr
+}
+
+#[test]
+fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
+    let (Some(broker), Some(server)) = (Broker::start(), S3Server::start()) else {
+        return;
+    };
+    broker.create_topic("ledger", 1);
+    produce(&broker, "ledger", &sample_records(10, 1));
+    let scratch = tempfile::tempdir().unwrap();
+    let summary = scratch.path().join("summary");
+    let mapping = ["--topic-mapping", "ledger=ledger-restored"];
+
+    // A bucket that does not exist.
+    let missing = Store::S3 {
+        endpoint: server.endpoint(),
+        url: "s3://no-such-bucket/x".into(),
+    };
+    let message = fails_naming(
+        backup_command(&broker, &missing, &summary, "ledger", "b1"),
+        &["s3://no-such-bucket/x", "the bucket does not exist"],
+    );
+    eprintln!("missing bucket (backup): {message}");
+    let report = tempfile::tempdir().unwrap();
+    let message = fails_naming(
+        restore_from(&broker, &missing, report.path(), "b1", &mapping),
+        &["s3://no-such-bucket/x", "the bucket does not exist"],
+    );
+    eprintln!("missing bucket (restore): {message}");
+    assert_eq!(
+        report_of(report.path()),
+        serde_json::Value::Null,
+        "no attempt is counted before the storage is usable"
+    );
+    assert!(
+        !topic_exists(&broker, "ledger-restored"),
+        "nothing written to Kafka"
+    );
+
+    // Credentials the server refuses.
+    let Some(checking) = S3Server::start_checking_credentials() else {
+        return;
+    };
+    let refused = Store::S3 {
+        endpoint: checking.endpoint(),
+        url: "s3://backups/x".into(),
+    };
+    let report = tempfile::tempdir().unwrap();
+    let message = fails_naming(
+        restore_from(&broker, &refused, report.path(), "b1", &mapping),
+        &[
+            "s3://backups/x",
+            "refused the credentials",
+            "AWS_ACCESS_KEY_ID",
+        ],
+    );
+    eprintln!("refused credentials (restore): {message}");
+    assert!(
+        !topic_exists(&broker, "ledger-restored"),
+        "nothing written to Kafka"
+    );
+
+    // An endpoint where nothing listens.
+    let closed = free_port();
+    let nowhere = Store::S3 {
+        endpoint: format!("http://127.0.0.1:{closed}"),
+        url: "s3://backups/x".into(),
+    };
+    let report = tempfile::tempdir().unwrap();
+    let message = fails_naming(
+        restore_from(&broker, &nowhere, report.path(), "b1", &mapping),
+        &[&format!("127.0.0.1:{closed}"), "cannot be reached"],
+    );
+    eprintln!("unreachable endpoint (restore): {message}");
+    assert!(
+        !topic_exists(&broker, "ledger-restored"),
+        "nothing written to Kafka"
+    );
 }

@@ -7,3 +7,4 @@ pub mod config;
 pub mod engine_config;
 pub mod report;
 pub mod run;
+pub mod storage_check;

@@ -29,6 +29,8 @@ pub enum WorkerError {
     },
     #[error("stopped by a signal before it finished; a new attempt resumes from the report")]
     Interrupted,
+    #[error(transparent)]
+    Storage(#[from] super::storage_check::StorageUnusable),
 }
 
 fn now() -> String {
@@ -58,6 +60,7 @@ async fn stop_requested() {
 
 /// Runs one backup to the end of the offsets current when it started.
 pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+    super::storage_check::check(&config.storage, &config.backup_id).await?;
     let resolved;
     let config = if config
         .topics
@@ -175,6 +178,7 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
 /// Runs one attempt of a restore, resuming from the report directory when an earlier
 /// attempt left a checkpoint there.
 pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+    super::storage_check::check(&config.storage, &config.backup_id).await?;
     let resolved;
     let config = if library_patterns_only(config) {
         config

@@ -240,3 +240,13 @@ pub fn sorted(mut records: Vec<Record>) -> Vec<Record> {
     records.sort_by_key(|r| r.partition);
     records
 }
+
+/// Whether the broker has a topic of this name (read from all topics' metadata, which
+/// never creates one).
+pub fn topic_exists(broker: &Broker, topic: &str) -> bool {
+    let consumer: BaseConsumer = broker.client().create().unwrap();
+    let metadata = consumer
+        .fetch_metadata(None, Duration::from_secs(10))
+        .expect("metadata");
+    metadata.topics().iter().any(|t| t.name() == topic)
+}

@@ -420,3 +420,70 @@ fn an_owner_without_uid_is_an_error_not_a_panic() {
         Err(BuildError::NoOwner(_))
     ));
 }
+
+/// Every pod the operator makes for S3 storage (one-shot backup, scheduled backup,
+/// restore) gets the keys from the Secret through the environment, and nowhere else:
+/// not as a literal value, not on the command line, not in the ConfigMap.
+#[test]
+fn s3_credentials_reach_every_worker_only_through_secret_references() {
+    let backup = KafkaBackup::test().with(|s| s.storage = s3_with_credentials());
+    let restore = KafkaRestore::test();
+    let one_shot = backup_job(&backup, "j".into(), &connection(None), &defaults()).unwrap();
+    let cronjob = backup_cronjob(&backup, &connection(None), &defaults()).unwrap();
+    let scheduled = cronjob.spec.unwrap().job_template.spec.unwrap().template;
+    let restore_job = restore_job(
+        &restore,
+        1,
+        "p",
+        &s3_with_credentials(),
+        &connection(None),
+        &defaults(),
+    )
+    .unwrap();
+    for (what, pod_spec) in [
+        ("backup Job", pod(&one_shot)),
+        ("CronJob", scheduled.spec.as_ref().unwrap()),
+        ("restore Job", pod(&restore_job)),
+    ] {
+        let container = &pod_spec.containers[0];
+        let env = container.env.as_deref().unwrap_or_default();
+        for (variable, key) in [
+            (wc::ENV_S3_ACCESS_KEY_ID, "id"),
+            (wc::ENV_S3_SECRET_ACCESS_KEY, wc::ENV_S3_SECRET_ACCESS_KEY),
+        ] {
+            let var = env
+                .iter()
+                .find(|e| e.name == variable)
+                .unwrap_or_else(|| panic!("{what}: no {variable}"));
+            assert!(
+                var.value.is_none(),
+                "{what}: {variable} has a literal value"
+            );
+            let reference = var.value_from.as_ref().unwrap().secret_key_ref.as_ref();
+            assert_eq!(
+                reference.map(|r| r.name.as_str()),
+                Some("s3-creds"),
+                "{what}"
+            );
+            assert_eq!(reference.map(|r| r.key.as_str()), Some(key), "{what}");
+        }
+        let command_line: Vec<&String> = container
+            .command
+            .iter()
+            .chain(container.args.iter())
+            .flatten()
+            .collect();
+        assert!(
+            command_line
+                .iter()
+                .all(|a| !a.contains("s3-creds") && !a.to_lowercase().contains("key")),
+            "{what}: {command_line:?}"
+        );
+    }
+    let config = backup_worker_config(&backup, &connection(None));
+    let yaml = serde_yaml::to_string(&config).unwrap();
+    assert!(
+        !yaml.contains("s3-creds") && !yaml.to_lowercase().contains("access"),
+        "{yaml}"
+    );
+}
