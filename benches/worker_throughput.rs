@@ -1,9 +1,12 @@
 //! Backup and restore throughput of the worker against raw produce and consume with
-//! rdkafka, on the same tansu broker on 127.0.0.1, in one run. Prints records/s, MB/s
-//! and the ratios (backup vs raw consume, restore vs raw produce).
+//! rdkafka, on the same tansu broker on 127.0.0.1, in one run, through a directory and
+//! through an S3-compatible server (moto on 127.0.0.1, when installed). Prints records/s,
+//! MB/s and the ratios (backup vs raw consume, restore vs raw produce).
 
 #[path = "../tests/support/broker.rs"]
 mod broker;
+#[path = "../tests/support/s3.rs"]
+mod s3;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,10 +26,14 @@ fn rate(label: &str, records: usize, bytes: usize, took: Duration) -> f64 {
     per_sec
 }
 
-fn worker(args: &[&str]) {
+fn worker(args: &[&str], storage: &[String]) {
     let status = Command::new(env!("CARGO_BIN_EXE_kafka-backup-operator"))
         .args(args)
+        .args(storage)
         .env("RUST_LOG", "warn")
+        .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+        .env("AWS_REGION", s3::REGION)
         .status()
         .expect("worker runs");
     assert!(status.success(), "worker {args:?} failed");
@@ -45,7 +52,6 @@ fn main() {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
-    let report = tempfile::tempdir().unwrap();
     let records: Vec<Record> = (0..RECORDS)
         .map(|i| Record {
             partition: (i % 4) as i32,
@@ -72,46 +78,76 @@ fn main() {
         started.elapsed().saturating_sub(Duration::from_secs(2)),
     );
 
-    let storage_url = format!("file://{}", storage.path().display());
-    let started = Instant::now();
-    worker(&[
-        "backup",
-        "--bootstrap-servers",
-        &broker.address,
-        "--storage",
-        &storage_url,
-        "--backup-id",
-        "bench",
-        "--topics",
-        "bench",
-        "--termination-log",
-        "/dev/null",
-    ]);
-    let backup = rate("worker backup", RECORDS, bytes, started.elapsed());
+    let mut stores = vec![(
+        "directory",
+        vec![
+            "--storage".to_string(),
+            format!("file://{}", storage.path().display()),
+        ],
+    )];
+    let server = s3::S3Server::start();
+    if let Some(server) = &server {
+        server.create_bucket("bench");
+        stores.push((
+            "s3 (moto)",
+            vec![
+                "--storage".into(),
+                "s3://bench/throughput".into(),
+                "--s3-endpoint".into(),
+                server.endpoint(),
+            ],
+        ));
+    }
+    for (name, storage) in &stores {
+        let started = Instant::now();
+        worker(
+            &[
+                "backup",
+                "--bootstrap-servers",
+                &broker.address,
+                "--backup-id",
+                "bench",
+                "--topics",
+                "bench",
+                "--termination-log",
+                "/dev/null",
+            ],
+            storage,
+        );
+        let backup = rate(&format!("backup {name}"), RECORDS, bytes, started.elapsed());
 
-    let report_dir = report.path().display().to_string();
-    let started = Instant::now();
-    worker(&[
-        "restore",
-        "--bootstrap-servers",
-        &broker.address,
-        "--storage",
-        &storage_url,
-        "--backup-id",
-        "bench",
-        "--topic-mapping",
-        "bench=bench-restored",
-        "--report-dir",
-        &report_dir,
-        "--termination-log",
-        "/dev/null",
-    ]);
-    let restore = rate("worker restore", RECORDS, bytes, started.elapsed());
-    assert_eq!(
-        consume(&broker, "bench-restored", 4, RECORDS).len(),
-        RECORDS
-    );
-
-    println!("backup / raw consume:  {:.2}", backup / raw_consume);
-    println!("restore / raw produce: {:.2}", restore / raw_produce);
+        let report = tempfile::tempdir().unwrap();
+        let report_dir = report.path().display().to_string();
+        let target = format!("bench-restored-{}", name.split(' ').next().unwrap());
+        let mapping = format!("bench={target}");
+        let started = Instant::now();
+        worker(
+            &[
+                "restore",
+                "--bootstrap-servers",
+                &broker.address,
+                "--backup-id",
+                "bench",
+                "--topic-mapping",
+                &mapping,
+                "--report-dir",
+                &report_dir,
+                "--termination-log",
+                "/dev/null",
+            ],
+            storage,
+        );
+        let restore = rate(
+            &format!("restore {name}"),
+            RECORDS,
+            bytes,
+            started.elapsed(),
+        );
+        assert_eq!(consume(&broker, &target, 4, RECORDS).len(), RECORDS);
+        println!(
+            "{name}: backup / raw consume {:.2}, restore / raw produce {:.2}",
+            backup / raw_consume,
+            restore / raw_produce
+        );
+    }
 }
