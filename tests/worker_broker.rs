@@ -60,6 +60,14 @@ impl Store<'_> {
     }
 }
 
+/// A prefix in a bucket of `server`.
+fn s3_store(server: &S3Server, url: &str) -> Store<'static> {
+    Store::S3 {
+        endpoint: server.endpoint(),
+        url: url.into(),
+    }
+}
+
 fn backup_command(
     broker: &Broker,
     store: &Store,
@@ -378,10 +386,7 @@ fn s3_resume_after_sigkill_neither_duplicates_nor_loses() {
         return;
     };
     server.create_bucket("resumable");
-    let store = Store::S3 {
-        endpoint: server.endpoint(),
-        url: "s3://resumable/cluster-a".into(),
-    };
+    let store = s3_store(&server, "s3://resumable/cluster-a");
     let (_, source) = backed_up_into(&broker, &store, "payments", "resume");
     killed_three_times_then_finished(&broker, &store, "payments", "resume", &source);
 }
@@ -557,10 +562,7 @@ fn s3_round_trip_is_record_for_record_through_a_bucket_prefix() {
         return;
     };
     server.create_bucket("backups");
-    let store = Store::S3 {
-        endpoint: server.endpoint(),
-        url: "s3://backups/team-a/kafka".into(),
-    };
+    let store = s3_store(&server, "s3://backups/team-a/kafka");
     let scratch = tempfile::tempdir().unwrap();
     let report = tempfile::tempdir().unwrap();
     broker.create_topic("orders", 3);
@@ -628,10 +630,7 @@ fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
     let mapping = ["--topic-mapping", "ledger=ledger-restored"];
 
     // A bucket that does not exist.
-    let missing = Store::S3 {
-        endpoint: server.endpoint(),
-        url: "s3://no-such-bucket/x".into(),
-    };
+    let missing = s3_store(&server, "s3://no-such-bucket/x");
     let message = fails_naming(
         backup_command(&broker, &missing, &summary, "ledger", "b1"),
         &["s3://no-such-bucket/x", "the bucket does not exist"],
@@ -657,10 +656,7 @@ fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
     let Some(checking) = S3Server::start_checking_credentials() else {
         return;
     };
-    let refused = Store::S3 {
-        endpoint: checking.endpoint(),
-        url: "s3://backups/x".into(),
-    };
+    let refused = s3_store(&checking, "s3://backups/x");
     let report = tempfile::tempdir().unwrap();
     let message = fails_naming(
         restore_from(&broker, &refused, report.path(), "b1", &mapping),

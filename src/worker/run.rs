@@ -62,13 +62,7 @@ async fn stop_requested() {
 pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
     super::storage_check::check(&config.storage, &config.backup_id).await?;
     let resolved;
-    let config = if config
-        .topics
-        .include
-        .iter()
-        .chain(&config.topics.exclude)
-        .all(|p| engine_config::library_matches(p))
-    {
+    let config = if library_patterns_only(config) {
         config
     } else {
         resolved = with_literal_topics(config).await?;
@@ -178,14 +172,6 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
 /// Runs one attempt of a restore, resuming from the report directory when an earlier
 /// attempt left a checkpoint there.
 pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
-    super::storage_check::check(&config.storage, &config.backup_id).await?;
-    let resolved;
-    let config = if library_patterns_only(config) {
-        config
-    } else {
-        resolved = with_literal_restore_topics(config).await?;
-        &resolved
-    };
     let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
     let dir = PathBuf::from(&options.report_dir);
     let io = |source| WorkerError::Report {
@@ -203,6 +189,15 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         );
         return Ok(summary_of(done, "succeeded", None));
     }
+    // An unusable store fails before this attempt is counted in the report.
+    super::storage_check::check(&config.storage, &config.backup_id).await?;
+    let resolved;
+    let config = if library_patterns_only(config) {
+        config
+    } else {
+        resolved = with_literal_restore_topics(config).await?;
+        &resolved
+    };
     let checkpoint_path = dir.join(CHECKPOINT_FILE);
     let resuming = report::load_checkpoint(&checkpoint_path)
         .is_some_and(|c| !c.segments_completed.is_empty() || !c.partitions.is_empty());

@@ -1,6 +1,6 @@
 //! Before a backup or restore touches Kafka, one listing of the backup's place in S3
-//! proves the bucket, the credentials and the endpoint, so a wrong one fails in
-//! milliseconds with a message that names it, and nothing is written anywhere.
+//! proves the bucket, the credentials and the endpoint, so a wrong one fails within
+//! seconds with a message that names it, and nothing is written anywhere.
 
 use super::config::StorageLocation;
 use super::engine_config;
