@@ -90,6 +90,7 @@ fn planner(c: &mut Criterion) {
                 config_map: None,
                 cronjob: None,
                 jobs: vec![],
+                summaries: Default::default(),
                 connection: Ok(connection.clone()),
                 defaults: &defaults,
                 now: now.clone(),

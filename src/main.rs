@@ -292,10 +292,11 @@ fn run_worker(
         Err(WorkerFailure::Input(message)) => {
             tracing::error!("{message}");
             let summary = worker::report::Summary {
-                outcome: "failed".into(),
+                outcome: kafka_backup_operator::api::Outcome::Failed,
                 records: 0,
                 bytes: 0,
                 topics: None,
+                backup_id: None,
                 attempt: None,
                 error: Some(message),
             };

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::api::batch::v1::Job;
-use kafka_backup_operator::api::KafkaRestore;
+use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
-use kafka_backup_operator::controller::{Context, reconcile_restore};
+use kafka_backup_operator::controller::{Context, reconcile_backup, reconcile_restore};
 use kube::client::Body;
 use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
@@ -647,6 +647,144 @@ async fn paused_restore_is_left_alone() {
     let server = tokio::spawn(serve(handle, vec![]));
     let restore: KafkaRestore = serde_json::from_value(paused).unwrap();
     reconcile_restore(Arc::new(restore), context(client, vec![]))
+        .await
+        .unwrap();
+    server.await.unwrap();
+}
+
+/// daily-backup with our finalizer, and `status` as given.
+fn backup_in_progress(status: Value) -> Value {
+    let mut backup = backup();
+    backup["metadata"]["finalizers"] = json!(["kafkabackup.com/cleanup"]);
+    backup["metadata"]["generation"] = json!(1);
+    backup["metadata"]["resourceVersion"] = json!("1");
+    backup["status"] = status;
+    backup
+}
+
+/// The one-shot Job of daily-backup, finished.
+fn finished_backup_job() -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": {"name": "daily-backup-backup", "namespace": "kafka", "uid": "uid-job",
+                        "labels": {"kafkabackup.com/backup": "daily-backup",
+                                   "app.kubernetes.io/managed-by": "kafka-backup-operator"},
+                        "ownerReferences": [{"apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+                                             "name": "daily-backup", "uid": "uid-b", "controller": true}]},
+           "status": {"startTime": "2026-01-01T02:00:00Z", "completionTime": "2026-01-01T02:05:00Z",
+                      "conditions": [{"type": "Complete", "status": "True"}]}})
+}
+
+/// The Job's pod, terminated with the worker's summary as its termination message.
+fn backup_pod_with_summary() -> Value {
+    let summary = r#"{"outcome":"Succeeded","records":52000,"bytes":53248000,"topics":4,"backupId":"daily-backup"}"#;
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "daily-backup-backup-x7k2p", "namespace": "kafka",
+                        "labels": {"job-name": "daily-backup-backup"}},
+           "status": {"phase": "Succeeded", "containerStatuses": [{
+               "name": "worker", "image": "kafka-backup-operator:test", "imageID": "", "ready": false,
+               "restartCount": 0,
+               "state": {"terminated": {"exitCode": 0, "reason": "Completed", "message": summary}}}]}})
+}
+
+const BACKUP_SELECTOR: &str = "labelSelector=kafkabackup.com%2Fbackup%3Ddaily-backup";
+
+/// The reads of a backup reconcile up to the Jobs, and the Jobs it finds.
+fn backup_reads(jobs: Vec<Value>) -> Vec<Expect> {
+    vec![
+        expect(
+            Method::GET,
+            "/apis/batch/v1/namespaces/kafka/cronjobs/daily-backup-backup",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::GET,
+            format!("/apis/batch/v1/namespaces/kafka/jobs?&{BACKUP_SELECTOR}"),
+            StatusCode::OK,
+            items("JobList", jobs),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
+    // First pass: the finished run is new, so its pod's termination message is read.
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut script = backup_reads(vec![finished_backup_job()]);
+    script.extend([
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/kafka/pods?&labelSelector=job-name%3Ddaily-backup-backup",
+            StatusCode::OK,
+            items("PodList", vec![backup_pod_with_summary()]),
+        ),
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/kafka/configmaps/daily-backup-backup-config",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::PATCH,
+            "/api/v1/namespaces/kafka/configmaps/daily-backup-backup-config?&force=true&fieldManager=kafka-backup-operator",
+            StatusCode::OK,
+            json!({}),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkabackups/daily-backup/status?"),
+            StatusCode::OK,
+            backup(),
+        ),
+        expect(
+            Method::POST,
+            "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+    ]);
+    let server = tokio::spawn(serve(handle, script));
+    let backup: KafkaBackup = serde_json::from_value(backup_in_progress(json!({}))).unwrap();
+    reconcile_backup(Arc::new(backup), context(client, vec![]))
+        .await
+        .unwrap();
+    let sent = server.await.unwrap();
+    let config_map = sent[4].clone();
+    let status = sent[5]["status"].clone();
+    let last = &status["lastBackup"];
+    assert_eq!(last["jobName"], "daily-backup-backup");
+    assert_eq!(last["outcome"], "Succeeded");
+    assert_eq!(
+        (&last["records"], &last["bytes"], &last["topics"]),
+        (&json!(52000), &json!(53_248_000), &json!(4))
+    );
+    assert_eq!(last["backupId"], "daily-backup");
+    assert_eq!(last["completionTime"], "2026-01-01T02:05:00Z");
+    assert_eq!(status["backupHistory"], json!([last.clone()]));
+    assert_eq!(sent[6]["reason"], "BackupCompleted");
+    assert!(
+        sent[6]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("52000 records")),
+        "{}",
+        sent[6]
+    );
+
+    // Second pass with what was written: the run is recorded, its pods are not read
+    // again, and nothing is written.
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let mut script = backup_reads(vec![finished_backup_job()]);
+    script.push(expect(
+        Method::GET,
+        "/api/v1/namespaces/kafka/configmaps/daily-backup-backup-config",
+        StatusCode::OK,
+        config_map,
+    ));
+    let server = tokio::spawn(serve(handle, script));
+    let settled: KafkaBackup = serde_json::from_value(backup_in_progress(status)).unwrap();
+    reconcile_backup(Arc::new(settled), context(client, vec![]))
         .await
         .unwrap();
     server.await.unwrap();

@@ -193,6 +193,12 @@ where
 
 /// Finishes the pod of a Job as a kubelet would: phase and a terminated container.
 async fn complete_pod(ns: &TestNamespace, job: &str, succeeded: bool) {
+    finish_pod(ns, job, succeeded, None).await;
+}
+
+/// Finishes the pod of a Job as a kubelet would, with the container's termination
+/// message: what the worker wrote to /dev/termination-log.
+async fn finish_pod(ns: &TestNamespace, job: &str, succeeded: bool, message: Option<&str>) {
     let pods: Api<Pod> = ns.api();
     let pod = eventually(&format!("a pod of Job {job}"), || {
         let pods = pods.clone();
@@ -217,6 +223,7 @@ async fn complete_pod(ns: &TestNamespace, job: &str, succeeded: bool) {
         "containerStatuses": [{
             "name": "worker", "image": "worker", "imageID": "", "ready": false, "restartCount": 0,
             "state": {"terminated": {"exitCode": code, "reason": if succeeded { "Completed" } else { "Error" },
+                                      "message": message,
                                       "startedAt": "2026-01-01T00:00:00Z", "finishedAt": "2026-01-01T00:00:01Z"}}
         }]
     }});
@@ -527,6 +534,108 @@ async fn r8_a_backup_schedule_makes_a_cronjob_with_the_backoff_limit() {
     assert_eq!(spec.schedule, "0 2 * * *");
     assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
     assert_eq!(spec.job_template.spec.unwrap().backoff_limit, Some(1));
+}
+
+/// The run of `job` in the backup's status history, once it has one.
+async fn backup_run(ns: &TestNamespace, backup: &str, job: &str) -> serde_json::Value {
+    eventually(
+        &format!("the run of {job} in {backup}'s history"),
+        || async {
+            let backup = ns.api::<KafkaBackup>().get(backup).await.ok()?;
+            let status = serde_json::to_value(backup.status?).ok()?;
+            status["backupHistory"]
+                .as_array()?
+                .iter()
+                .find(|r| r["jobName"] == job)
+                .cloned()
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r3_backup_figures_reach_status_for_a_one_shot_job_and_a_cronjob_run() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "figures").await;
+    let storage = json!({"type": "s3", "s3": {"bucket": "my-kafka-backups"}});
+    ns.apply::<KafkaBackup>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "once"},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "storage": storage}
+    }))
+    .await;
+    let message =
+        r#"{"outcome":"Succeeded","records":1200,"bytes":1228800,"topics":3,"backupId":"once"}"#;
+    finish_pod(&ns, "once-backup", true, Some(message)).await;
+    let run = backup_run(&ns, "once", "once-backup").await;
+    assert_eq!(run["outcome"], "Succeeded");
+    assert_eq!(
+        (
+            &run["records"],
+            &run["bytes"],
+            &run["topics"],
+            &run["backupId"]
+        ),
+        (&json!(1200), &json!(1_228_800), &json!(3), &json!("once"))
+    );
+    let last = serde_json::to_value(
+        ns.api::<KafkaBackup>()
+            .get("once")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .last_backup,
+    )
+    .unwrap();
+    assert_eq!(last, run);
+    // The printer columns, through the real kubectl.
+    let table = kubectl(&["get", "kafkabackup", "once", "-n", &ns.name], None);
+    let (header, row) = (table.lines().next().unwrap(), table.lines().nth(1).unwrap());
+    // Columns are aligned; an empty cell (no Strimzi cluster, no schedule) is blank.
+    let cell = |column: &str| {
+        let at = header.find(column).expect(column);
+        row[at..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(cell("RECORDS"), "1200", "{table}");
+    assert_ne!(cell("LAST BACKUP"), "", "{table}");
+
+    // A run of the schedule: a Job the CronJob makes (here through kubectl, as a user
+    // starts one by hand), owned by the CronJob.
+    ns.apply::<KafkaBackup>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "nightly"},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "storage": storage,
+                 "schedule": {"cron": "0 2 * * *"}}
+    }))
+    .await;
+    eventually("the CronJob", || async {
+        ns.api::<CronJob>().get_opt("nightly-backup").await.ok()?
+    })
+    .await;
+    kubectl(
+        &[
+            "create",
+            "job",
+            "nightly-run-1",
+            "--from=cronjob/nightly-backup",
+            "-n",
+            &ns.name,
+        ],
+        None,
+    );
+    let message =
+        r#"{"outcome":"Succeeded","records":77,"bytes":78848,"topics":1,"backupId":"nightly"}"#;
+    finish_pod(&ns, "nightly-run-1", true, Some(message)).await;
+    let run = backup_run(&ns, "nightly", "nightly-run-1").await;
+    assert_eq!((&run["records"], &run["topics"]), (&json!(77), &json!(1)));
 }
 
 /// The restore's UID.

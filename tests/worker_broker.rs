@@ -158,7 +158,12 @@ fn round_trip_is_record_for_record_into_a_mapped_topic() {
         &std::fs::read_to_string(storage.path().join("backup-summary")).unwrap(),
     )
     .unwrap();
-    assert_eq!(summary["outcome"], "succeeded");
+    // What the controller shows in status.lastBackup (R3).
+    assert_eq!(summary["outcome"], "Succeeded");
+    assert_eq!(summary["records"], records.len());
+    assert_eq!(summary["topics"], 1);
+    assert_eq!(summary["backupId"], "nightly");
+    assert!(summary["bytes"].as_u64().unwrap() > 0, "{summary}");
 
     run_ok(restore_command(
         &broker,
@@ -447,7 +452,7 @@ fn bad_input_fails_clearly_and_writes_nothing() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.path().join("summary")).unwrap())
             .unwrap();
-    assert_eq!(summary["outcome"], "failed");
+    assert_eq!(summary["outcome"], "Failed");
 
     // A malformed configuration file.
     let config = report.path().join("config.yaml");
@@ -580,7 +585,7 @@ fn s3_round_trip_is_record_for_record_through_a_bucket_prefix() {
     ));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary_file).unwrap()).unwrap();
-    assert_eq!(summary["outcome"], "succeeded");
+    assert_eq!(summary["outcome"], "Succeeded");
     let keys = server.keys("backups", "");
     assert!(!keys.is_empty(), "the backup is in the bucket");
     assert!(

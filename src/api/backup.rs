@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    ClusterSource, KafkaConnection, PodTemplate, StrimziClusterRef, TopicSelector,
+    ClusterSource, KafkaConnection, Outcome, PodTemplate, StrimziClusterRef, TopicSelector,
 };
 
 /// Desired state of a KafkaBackup: the cluster, the storage, the topics and the schedule.
@@ -33,6 +33,11 @@ use super::common::{
         name = "Last Backup",
         type_ = "date",
         json_path = ".status.lastBackup.completionTime"
+    ),
+    printcolumn(
+        name = "Records",
+        type_ = "integer",
+        json_path = ".status.lastBackup.records"
     ),
     printcolumn(
         name = "Status",
@@ -215,7 +220,7 @@ pub struct KafkaBackupStatus {
 }
 
 /// One backup run.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupRun {
     /// The Job that ran it.
@@ -224,7 +229,7 @@ pub struct BackupRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_id: Option<String>,
     /// `Succeeded` or `Failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// When the Job started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Time>,
@@ -237,6 +242,9 @@ pub struct BackupRun {
     /// Bytes written, as the worker reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
+    /// Topics the backup holds after this run, as the worker reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<i64>,
 }
 
 impl KafkaBackupSpec {

@@ -9,6 +9,16 @@ use k8s_openapi::api::core::v1::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// How a backup run or a restore attempt ended. The worker's termination message and
+/// the status use the same words; the lower-case spelling of earlier workers is read too.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Outcome {
+    #[serde(alias = "succeeded")]
+    Succeeded,
+    #[serde(alias = "failed")]
+    Failed,
+}
+
 /// A Kafka cluster managed by Strimzi, in the same namespace as this resource.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -3,6 +3,8 @@
 //! annotation, and the status with `lastBackup`, `backupHistory` and the next run.
 //! Pure: the reconciler observes, calls `plan_backup`, and applies the plan.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -14,9 +16,10 @@ use super::names;
 use super::ownership;
 use super::restore_plan::Blocker;
 use crate::api::backup::{BackupRun, KafkaBackupStatus};
-use crate::api::{KafkaBackup, condition as c};
+use crate::api::{KafkaBackup, Outcome, condition as c};
 use crate::constants::{ANNOTATION_RUN_NOW, DEFAULT_BACKUP_HISTORY};
 use crate::policy;
+use crate::worker::report::Summary;
 
 /// Annotation on the ConfigMap and CronJob with a hash of what was applied, so an
 /// unchanged child is not written again.
@@ -32,6 +35,9 @@ pub struct BackupObservation<'a> {
     /// Jobs labelled with this backup (one-shot, manual, and those the CronJob made).
     /// Only those controlled by the backup or by its own CronJob count.
     pub jobs: Vec<Job>,
+    /// What the workers of the runs named by [`runs_to_read`] left in their termination
+    /// messages, by Job name.
+    pub summaries: BTreeMap<String, Summary>,
     pub connection: Result<Connection, Blocker>,
     pub defaults: &'a JobDefaults,
     pub now: Time,
@@ -71,19 +77,8 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
 
     // Only what was made for this backup counts; a ConfigMap or CronJob of the same name
     // made by anyone else is left alone and blocks the backup (R4).
-    let own_cronjob = observed
-        .cronjob
-        .as_ref()
-        .filter(|cj| ownership::is_child_of(*cj, backup));
-    let jobs: Vec<Job> = observed
-        .jobs
-        .iter()
-        .filter(|j| {
-            ownership::is_child_of(*j, backup)
-                || own_cronjob.is_some_and(|cj| ownership::is_child_of(*j, cj))
-        })
-        .cloned()
-        .collect();
+    let own_cronjob = own_cronjob(backup, observed.cronjob.as_ref());
+    let jobs = own_jobs(backup, own_cronjob, &observed.jobs);
     let taken = observed
         .config_map
         .as_ref()
@@ -104,15 +99,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
         None => observed.connection.clone(),
     };
 
-    let history = merge_history(
-        &old_status,
-        &jobs,
-        defaulted
-            .spec
-            .retention
-            .as_ref()
-            .and_then(|r| r.backup_history_limit),
-    );
+    let history = merge_history(backup, &jobs, &observed.summaries);
     let known = |job: &str| {
         history.iter().any(|r| r.job_name == job) || jobs.iter().any(|j| j.name_any() == job)
     };
@@ -181,7 +168,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
             ),
             Want::new(c::ERROR, false, c::BACKUP_RUNNING, "no error"),
         ],
-        (_, _, Some(run)) if run.outcome == OUTCOME_FAILED => {
+        (_, _, Some(run)) if run.outcome == Outcome::Failed => {
             let message = format!(
                 "backup Job '{}' failed after its retries; see its pod's logs",
                 run.job_name
@@ -192,12 +179,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
             ]
         }
         (_, _, Some(run)) => vec![
-            Want::new(
-                c::READY,
-                true,
-                c::BACKUP_COMPLETED,
-                format!("backup Job '{}' completed", run.job_name),
-            ),
+            Want::new(c::READY, true, c::BACKUP_COMPLETED, completed_message(run)),
             Want::new(c::ERROR, false, c::BACKUP_COMPLETED, "no error"),
         ],
         (_, _, None) => {
@@ -234,34 +216,101 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
     Ok(plan)
 }
 
-pub const OUTCOME_SUCCEEDED: &str = "Succeeded";
-pub const OUTCOME_FAILED: &str = "Failed";
+/// The Ready message of a completed run, with the worker's figures when it left them.
+fn completed_message(run: &BackupRun) -> String {
+    let mut message = format!("backup Job '{}' completed", run.job_name);
+    if let (Some(records), Some(bytes)) = (run.records, run.bytes) {
+        message.push_str(&format!(": {records} records, {bytes} bytes"));
+        if let Some(topics) = run.topics {
+            message.push_str(&format!(", {topics} topic(s) in backup"));
+        }
+        if let Some(id) = &run.backup_id {
+            message.push_str(&format!(" '{id}'"));
+        }
+    }
+    message
+}
+
+/// The backup's CronJob, when it is the backup's own.
+fn own_cronjob<'a>(backup: &KafkaBackup, cronjob: Option<&'a CronJob>) -> Option<&'a CronJob> {
+    cronjob.filter(|cj| ownership::is_child_of(*cj, backup))
+}
+
+/// The Jobs made for this backup: by the controller, or by the backup's own CronJob.
+fn own_jobs(backup: &KafkaBackup, own_cronjob: Option<&CronJob>, jobs: &[Job]) -> Vec<Job> {
+    jobs.iter()
+        .filter(|j| {
+            ownership::is_child_of(*j, backup)
+                || own_cronjob.is_some_and(|cj| ownership::is_child_of(*j, cj))
+        })
+        .cloned()
+        .collect()
+}
 
 /// The outcome of a finished Job, `None` while it runs.
-fn finished(job: &Job) -> Option<&'static str> {
+fn finished(job: &Job) -> Option<Outcome> {
     let conditions = job.status.as_ref()?.conditions.as_ref()?;
     conditions
         .iter()
         .filter(|c| c.status == "True")
         .find_map(|c| match c.type_.as_str() {
-            "Complete" => Some(OUTCOME_SUCCEEDED),
-            "Failed" => Some(OUTCOME_FAILED),
+            "Complete" => Some(Outcome::Succeeded),
+            "Failed" => Some(Outcome::Failed),
             _ => None,
         })
 }
 
+/// The finished runs whose workers' termination messages the reconciler reads before it
+/// plans: those entering the history now. A run is read once: from then on its entry,
+/// figures or not, stays as it was recorded.
+pub fn runs_to_read(backup: &KafkaBackup, cronjob: Option<&CronJob>, jobs: &[Job]) -> Vec<String> {
+    let old = backup.status.clone().unwrap_or_default();
+    let jobs = own_jobs(backup, own_cronjob(backup, cronjob), jobs);
+    merge_history(backup, &jobs, &BTreeMap::new())
+        .into_iter()
+        .filter(|run| !recorded(&old, &run.job_name))
+        .map(|run| run.job_name)
+        .collect()
+}
+
+/// Whether the status already holds a run of this Job.
+fn recorded(status: &KafkaBackupStatus, job_name: &str) -> bool {
+    status
+        .backup_history
+        .iter()
+        .chain(status.last_backup.iter())
+        .any(|r| r.job_name == job_name)
+}
+
 /// Finished runs, newest first: the Jobs that still exist, and the history of those the
-/// CronJob has already cleaned up, bounded by the history limit.
-fn merge_history(old: &KafkaBackupStatus, jobs: &[Job], limit: Option<i32>) -> Vec<BackupRun> {
+/// CronJob has already cleaned up, bounded by the history limit. A run already in the
+/// status keeps its entry; a new one takes its worker's figures from `summaries`.
+fn merge_history(
+    backup: &KafkaBackup,
+    jobs: &[Job],
+    summaries: &BTreeMap<String, Summary>,
+) -> Vec<BackupRun> {
+    let old = backup.status.clone().unwrap_or_default();
+    let limit = backup
+        .spec
+        .retention
+        .as_ref()
+        .and_then(|r| r.backup_history_limit)
+        .unwrap_or(DEFAULT_BACKUP_HISTORY);
     let mut runs: Vec<BackupRun> = jobs
         .iter()
+        .filter(|job| !recorded(&old, &job.name_any()))
         .filter_map(|job| {
             let outcome = finished(job)?;
             let status = job.status.as_ref();
+            let summary = summaries.get(&job.name_any());
+            let figure = |n: u64| i64::try_from(n).ok();
             Some(BackupRun {
                 job_name: job.name_any(),
-                backup_id: job.labels().get(crate::constants::LABEL_BACKUP).cloned(),
-                outcome: outcome.to_string(),
+                backup_id: summary
+                    .and_then(|s| s.backup_id.clone())
+                    .or_else(|| job.labels().get(crate::constants::LABEL_BACKUP).cloned()),
+                outcome,
                 start_time: status.and_then(|s| s.start_time.clone()),
                 completion_time: status.and_then(|s| s.completion_time.clone()).or_else(|| {
                     // A failed Job has no completionTime; its Failed condition has a time.
@@ -270,8 +319,17 @@ fn merge_history(old: &KafkaBackupStatus, jobs: &[Job], limit: Option<i32>) -> V
                         .and_then(|cs| cs.iter().find(|c| c.type_ == "Failed"))
                         .and_then(|c| c.last_transition_time.clone())
                 }),
-                records: None,
-                bytes: None,
+                // A failed worker reports what it had done; only a success has figures.
+                records: summary
+                    .filter(|s| s.outcome == Outcome::Succeeded)
+                    .and_then(|s| figure(s.records)),
+                bytes: summary
+                    .filter(|s| s.outcome == Outcome::Succeeded)
+                    .and_then(|s| figure(s.bytes)),
+                topics: summary
+                    .filter(|s| s.outcome == Outcome::Succeeded)
+                    .and_then(|s| s.topics)
+                    .and_then(figure),
             })
         })
         .collect();
@@ -285,7 +343,7 @@ fn merge_history(old: &KafkaBackupStatus, jobs: &[Job], limit: Option<i32>) -> V
             .cmp(&a.completion_time)
             .then_with(|| a.job_name.cmp(&b.job_name))
     });
-    runs.truncate(usize::try_from(limit.unwrap_or(DEFAULT_BACKUP_HISTORY)).unwrap_or(0));
+    runs.truncate(usize::try_from(limit).unwrap_or(0));
     runs
 }
 

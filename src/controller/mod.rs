@@ -14,6 +14,7 @@ pub mod ownership;
 pub mod restore_plan;
 pub mod strimzi;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -551,11 +552,21 @@ async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<Action> {
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
     let cronjobs: Api<CronJob> = Api::namespaced(ctx.client.clone(), &namespace);
     let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+    let cronjob = get_opt(&cronjobs, &names::backup_cronjob_name(&name)).await?;
+    let jobs_seen = timed(jobs.list(&selector)).await?.items;
+    // Each finished run's figures are read once, when it enters the history (R3).
+    let mut summaries = BTreeMap::new();
+    for job in backup_plan::runs_to_read(backup, cronjob.as_ref(), &jobs_seen) {
+        if let Some(summary) = worker_summary(ctx, &namespace, &job).await? {
+            summaries.insert(job, summary);
+        }
+    }
     let observation = BackupObservation {
         backup,
         config_map: get_opt(&config_maps, &names::backup_config_name(&name)).await?,
-        cronjob: get_opt(&cronjobs, &names::backup_cronjob_name(&name)).await?,
-        jobs: timed(jobs.list(&selector)).await?.items,
+        cronjob,
+        jobs: jobs_seen,
+        summaries,
         connection,
         defaults: &ctx.defaults,
         now: now(),

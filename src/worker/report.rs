@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use kafka_backup_core::manifest::RestoreCheckpoint;
 use serde::{Deserialize, Serialize};
 
+use crate::api::Outcome;
+
 /// File name of the report in the report directory.
 pub const REPORT_FILE: &str = "report.json";
 
@@ -166,13 +168,15 @@ pub fn write_atomic(dir: &Path, report: &RestoreReport) -> std::io::Result<()> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    /// `succeeded` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub records: u64,
     pub bytes: u64,
-    /// Topics written to, for a restore.
+    /// Topics written to by a restore; topics the backup holds after a backup run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topics: Option<u64>,
+    /// The backup written to or read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,10 +232,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("termination-log");
         let summary = Summary {
-            outcome: "succeeded".into(),
+            outcome: Outcome::Succeeded,
             records: 3,
             bytes: 40,
             topics: Some(1),
+            backup_id: Some("daily".into()),
             attempt: Some(2),
             error: None,
         };
@@ -242,5 +247,14 @@ mod tests {
             serde_json::from_str::<Summary>(text.trim()).unwrap(),
             summary
         );
+    }
+
+    /// A Job finished by a worker of an earlier release still shows its figures.
+    #[test]
+    fn a_summary_of_an_earlier_worker_still_reads() {
+        let summary: Summary =
+            serde_json::from_str(r#"{"outcome":"succeeded","records":3,"bytes":40}"#).unwrap();
+        assert_eq!(summary.outcome, Outcome::Succeeded);
+        assert_eq!(summary.backup_id, None);
     }
 }

@@ -11,6 +11,7 @@ use kafka_backup_core::backup::BackupEngine;
 use super::config::WorkerConfig;
 use super::engine_config::{self, CHECKPOINT_FILE, ConfigError, Tuning};
 use super::report::{self, RestoreReport, Status, Summary};
+use crate::api::Outcome;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -93,19 +94,49 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
     if interrupted {
         return Err(WorkerError::Interrupted);
     }
+    // The figures are the run's; the topic count is the backup's, which a run adds to.
+    let topics = match read_manifest(config).await {
+        Ok(manifest) => Some(manifest.topics.len() as u64),
+        Err(error) => {
+            tracing::warn!(%error, "the backup completed but its manifest could not be read back");
+            None
+        }
+    };
     tracing::info!(
         records = metrics.records_processed,
         bytes = metrics.bytes_uncompressed,
+        topics,
         "backup completed"
     );
     Ok(Summary {
-        outcome: "succeeded".into(),
+        outcome: Outcome::Succeeded,
         records: metrics.records_processed,
         bytes: metrics.bytes_uncompressed,
-        topics: None,
+        topics,
+        backup_id: Some(config.backup_id.clone()),
         attempt: None,
         error: None,
     })
+}
+
+/// The manifest of the configured backup, read from its storage.
+async fn read_manifest(
+    config: &WorkerConfig,
+) -> Result<kafka_backup_core::BackupManifest, WorkerError> {
+    let what = format!("reading the manifest of backup '{}'", config.backup_id);
+    let fail = |source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    };
+    let backend =
+        kafka_backup_core::storage::create_backend(&engine_config::storage(&config.storage))
+            .map_err(fail)?;
+    let bytes = backend
+        .get(&format!("{}/manifest.json", config.backup_id))
+        .await
+        .map_err(fail)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| fail(kafka_backup_core::Error::Io(std::io::Error::other(e))))
 }
 
 /// Whether every topic pattern is one the library matches itself.
@@ -121,20 +152,7 @@ fn library_patterns_only(config: &WorkerConfig) -> bool {
 /// Replaces patterns the library cannot match with the backup's matching topic names,
 /// read from its manifest.
 async fn with_literal_restore_topics(config: &WorkerConfig) -> Result<WorkerConfig, WorkerError> {
-    let what = format!("reading the manifest of backup '{}'", config.backup_id);
-    let fail = |source| WorkerError::Engine {
-        what: what.clone(),
-        source,
-    };
-    let backend =
-        kafka_backup_core::storage::create_backend(&engine_config::storage(&config.storage))
-            .map_err(fail)?;
-    let bytes = backend
-        .get(&format!("{}/manifest.json", config.backup_id))
-        .await
-        .map_err(fail)?;
-    let manifest: kafka_backup_core::BackupManifest = serde_json::from_slice(&bytes)
-        .map_err(|e| fail(kafka_backup_core::Error::Io(std::io::Error::other(e))))?;
+    let manifest = read_manifest(config).await?;
     let names: Vec<String> = manifest.topics.iter().map(|t| t.name.clone()).collect();
     let mut literal = config.clone();
     literal.topics.include = engine_config::select_topics(&config.topics, &names)?;
@@ -187,7 +205,7 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
             records = done.records,
             "the report says this restore completed; nothing to do"
         );
-        return Ok(summary_of(done, "succeeded", None));
+        return Ok(summary_of(done, Outcome::Succeeded, None));
     }
     // An unusable store fails before this attempt is counted in the report.
     super::storage_check::check(&config.storage, &config.backup_id).await?;
@@ -303,21 +321,22 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         bytes = current.bytes,
         "restore completed"
     );
-    Ok(summary_of(&current, "succeeded", None))
+    Ok(summary_of(&current, Outcome::Succeeded, None))
 }
 
 /// The summary of a restore from its report.
-pub fn summary_of(report: &RestoreReport, outcome: &str, error: Option<String>) -> Summary {
+pub fn summary_of(report: &RestoreReport, outcome: Outcome, error: Option<String>) -> Summary {
     let topics: std::collections::BTreeSet<&str> = report
         .partitions
         .values()
         .map(|p| p.target_topic.as_str())
         .collect();
     Summary {
-        outcome: outcome.into(),
+        outcome,
         records: report.records,
         bytes: report.bytes,
         topics: Some(topics.len() as u64),
+        backup_id: Some(report.backup_id.clone()),
         attempt: Some(report.attempt),
         error,
     }
@@ -327,12 +346,13 @@ pub fn summary_of(report: &RestoreReport, outcome: &str, error: Option<String>) 
 pub fn failure(error: &WorkerError, report_dir: Option<&Path>) -> Summary {
     let previous = report_dir.and_then(|d| report::load(d).ok().flatten());
     match previous {
-        Some(report) => summary_of(&report, "failed", Some(error.to_string())),
+        Some(report) => summary_of(&report, Outcome::Failed, Some(error.to_string())),
         None => Summary {
-            outcome: "failed".into(),
+            outcome: Outcome::Failed,
             records: 0,
             bytes: 0,
             topics: None,
+            backup_id: None,
             attempt: None,
             error: Some(error.to_string()),
         },

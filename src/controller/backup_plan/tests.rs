@@ -76,6 +76,16 @@ fn plan(
     config_map: Option<ConfigMap>,
     cronjob: Option<CronJob>,
 ) -> BackupPlan {
+    plan_with_summaries(backup, jobs, config_map, cronjob, BTreeMap::new())
+}
+
+fn plan_with_summaries(
+    backup: &KafkaBackup,
+    jobs: Vec<Job>,
+    config_map: Option<ConfigMap>,
+    cronjob: Option<CronJob>,
+    summaries: BTreeMap<String, Summary>,
+) -> BackupPlan {
     let defaults = JobDefaults {
         image: "kafka-backup-operator:test".into(),
     };
@@ -84,6 +94,7 @@ fn plan(
         config_map,
         cronjob,
         jobs,
+        summaries,
         connection: Ok(connection()),
         defaults: &defaults,
         now: at(1_767_225_600), // 2026-01-01T00:00:00Z
@@ -166,7 +177,10 @@ fn r3_failed_run_sets_backup_failed_and_error() {
         .find(|c| c.type_ == "Error")
         .unwrap();
     assert_eq!(error.status, "True");
-    assert_eq!(plan.status.last_backup.as_ref().unwrap().outcome, "Failed");
+    assert_eq!(
+        plan.status.last_backup.as_ref().unwrap().outcome,
+        Outcome::Failed
+    );
 }
 
 #[test]
@@ -318,4 +332,132 @@ fn r4_a_cronjob_of_the_same_name_made_by_someone_else_is_left_alone() {
         "{}",
         error.message
     );
+}
+
+fn summary(outcome: Outcome, records: u64) -> Summary {
+    Summary {
+        outcome,
+        records,
+        bytes: records * 1024,
+        topics: Some(3),
+        backup_id: Some("daily-backup".into()),
+        attempt: None,
+        error: None,
+    }
+}
+
+#[test]
+fn r3_a_finished_runs_figures_reach_last_backup_and_history_once() {
+    let backup = KafkaBackup::test();
+    let done = job("daily-backup-backup", Some("Complete"), 3000);
+    // The reconciler is told to read exactly the run that is new to the history.
+    assert_eq!(
+        runs_to_read(&backup, None, std::slice::from_ref(&done)),
+        ["daily-backup-backup"]
+    );
+    let first = plan_with_summaries(
+        &backup,
+        vec![done.clone()],
+        None,
+        None,
+        BTreeMap::from([(
+            "daily-backup-backup".to_string(),
+            summary(Outcome::Succeeded, 1500),
+        )]),
+    );
+    let last = first.status.last_backup.clone().unwrap();
+    assert_eq!(
+        (last.records, last.bytes, last.topics),
+        (Some(1500), Some(1500 * 1024), Some(3))
+    );
+    assert_eq!(last.backup_id.as_deref(), Some("daily-backup"));
+    assert_eq!(first.status.backup_history, std::slice::from_ref(&last));
+    let message = &first
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(message.contains("1500 records"), "{message}");
+
+    // Recorded: never read again, and its figures stay without the summary.
+    let mut settled = backup.clone();
+    settled.status = Some(first.status.clone());
+    assert!(runs_to_read(&settled, None, std::slice::from_ref(&done)).is_empty());
+    let second = plan(&settled, vec![done], None, None);
+    assert_eq!(second.status, first.status);
+}
+
+#[test]
+fn r3_scheduled_runs_each_get_their_own_figures_and_a_failure_none() {
+    let backup = scheduled();
+    let mut cronjob = plan(&backup, vec![], None, None).cronjob.unwrap();
+    let cronjob_uid = "uid-cronjob";
+    cronjob.metadata.uid = Some(cronjob_uid.into());
+    let run = |name: &str, state: &str, at: i64| {
+        let mut job = job(name, Some(state), at);
+        job.metadata.owner_references = owned_by("CronJob", cronjob_uid);
+        job
+    };
+    let jobs = vec![
+        run("daily-backup-backup-1", "Complete", 1000),
+        run("daily-backup-backup-2", "Failed", 2000),
+        run("daily-backup-backup-3", "Complete", 3000),
+    ];
+    // Not this backup's: another owner's Job with our label is never read.
+    let mut foreign = job("daily-backup-backup-4", Some("Complete"), 4000);
+    foreign.metadata.owner_references = owned_by("CronJob", "uid-other");
+    let jobs = [jobs, vec![foreign]].concat();
+    assert_eq!(
+        runs_to_read(&backup, Some(&cronjob), &jobs),
+        [
+            "daily-backup-backup-3",
+            "daily-backup-backup-2",
+            "daily-backup-backup-1"
+        ]
+    );
+    let summaries = BTreeMap::from([
+        (
+            "daily-backup-backup-1".to_string(),
+            summary(Outcome::Succeeded, 10),
+        ),
+        (
+            "daily-backup-backup-2".to_string(),
+            summary(Outcome::Failed, 0),
+        ),
+        (
+            "daily-backup-backup-3".to_string(),
+            summary(Outcome::Succeeded, 30),
+        ),
+    ]);
+    let plan = plan_with_summaries(&backup, jobs, None, Some(cronjob), summaries);
+    let figures: Vec<(&str, Outcome, Option<i64>)> = plan
+        .status
+        .backup_history
+        .iter()
+        .map(|r| (r.job_name.as_str(), r.outcome, r.records))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            ("daily-backup-backup-3", Outcome::Succeeded, Some(30)),
+            ("daily-backup-backup-2", Outcome::Failed, None),
+            ("daily-backup-backup-1", Outcome::Succeeded, Some(10)),
+        ]
+    );
+    assert_eq!(plan.status.last_backup.unwrap().records, Some(30));
+}
+
+#[test]
+fn r3_runs_beyond_the_history_limit_are_not_read() {
+    let backup = KafkaBackup::test().with(|s| {
+        s.retention = Some(crate::api::backup::BackupRetention {
+            backup_history_limit: Some(1),
+            ..Default::default()
+        })
+    });
+    let older = job("daily-backup-backup-old", Some("Complete"), 1000);
+    let jobs = vec![older, job("daily-backup-backup", Some("Complete"), 3000)];
+    assert_eq!(runs_to_read(&backup, None, &jobs), ["daily-backup-backup"]);
 }

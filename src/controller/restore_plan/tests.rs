@@ -450,10 +450,11 @@ fn r3_the_workers_figures_reach_status() {
     let mut case = Case::new(started()).jobs(vec![job(1, Some("Complete"))]);
     assert!(finished_job_without_figures(&case.restore, &case.jobs).is_some());
     case.summary = Some(Summary {
-        outcome: "succeeded".into(),
+        outcome: crate::api::Outcome::Succeeded,
         records: 1500,
         bytes: 90_000,
         topics: Some(2),
+        backup_id: Some("daily-backup".into()),
         attempt: Some(1),
         error: None,
     });

@@ -538,7 +538,16 @@ fn r7_metadata_only_update_passes_even_if_spec_breaks_newer_rules() {
 fn r7_backup_update_validates_the_new_spec_and_warns_on_storage_move() {
     let mut old = KafkaBackup::test();
     old.status = Some(crate::api::KafkaBackupStatus {
-        last_backup: Some(Default::default()),
+        last_backup: Some(crate::api::backup::BackupRun {
+            job_name: "daily-backup-backup".into(),
+            backup_id: None,
+            outcome: crate::api::Outcome::Succeeded,
+            start_time: None,
+            completion_time: None,
+            records: None,
+            bytes: None,
+            topics: None,
+        }),
         ..Default::default()
     });
     let moved = old
