@@ -190,8 +190,10 @@ fn main() -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: `kubectl logs` of a Job shows no escape codes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -309,11 +311,7 @@ fn run_worker(
                 termination_log,
                 &worker::run::failure(&error, report_dir.as_deref()),
             );
-            ExitCode::from(if matches!(error, worker::run::WorkerError::Interrupted) {
-                3
-            } else {
-                1
-            })
+            ExitCode::from(error.exit_code())
         }
     }
 }

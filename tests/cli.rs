@@ -43,7 +43,14 @@ fn crds_name_both_kinds_with_short_names_category_and_columns() {
             &crds[0],
             "KafkaBackup",
             "kb",
-            vec!["Cluster", "Schedule", "Last Backup", "Status", "Age"],
+            vec![
+                "Cluster",
+                "Schedule",
+                "Last Backup",
+                "Records",
+                "Status",
+                "Age",
+            ],
         ),
         (
             &crds[1],

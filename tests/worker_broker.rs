@@ -311,6 +311,47 @@ fn backed_up(
     (storage, report, records, source)
 }
 
+/// Attempt `attempt` of a restore, killed (SIGKILL) once its own report shows another
+/// 3,000 records; the report it leaves says `running`, for that attempt.
+fn killed_after_3000_more(
+    broker: &Broker,
+    store: &Store,
+    report: &Path,
+    id: &str,
+    extra: &[&str],
+    attempt: u64,
+) {
+    let before = report_of(report)["records"].as_u64().unwrap_or(0);
+    let mut child = restore_from(broker, store, report, id, extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = report_of(report);
+        let own = now["attempt"].as_u64() == Some(attempt);
+        if (own && now["records"].as_u64().unwrap_or(0) >= before + 3_000)
+            || Instant::now() > deadline
+            || child.try_wait().unwrap().is_some()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "attempt {attempt} finished before it could be killed"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let interrupted = report_of(report);
+    assert_eq!(
+        interrupted["status"], "running",
+        "a killed attempt leaves a running report"
+    );
+    assert_eq!(interrupted["attempt"], attempt);
+}
+
 /// Three attempts of a restore of `topic` into `topic-restored`, each killed (SIGKILL: no
 /// chance to save anything) once its own report shows another 3,000 records, then one
 /// that finishes: the target holds the source exactly, and the report counts 4 attempts.
@@ -327,39 +368,10 @@ fn killed_three_times_then_finished(
     // library verifies the written tail through it on resume.
     let extra = ["--topic-mapping", &mapping, "--produce-batch-size", "1"];
     let report_now = || report_of(report.path());
-    let mut attempts = 0;
-    for _ in 0..3 {
-        attempts += 1;
-        let before = report_now()["records"].as_u64().unwrap_or(0);
-        let mut child = restore_from(broker, store, report.path(), id, &extra)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let now = report_now();
-            let own = now["attempt"].as_u64() == Some(attempts);
-            if (own && now["records"].as_u64().unwrap_or(0) >= before + 3_000)
-                || Instant::now() > deadline
-                || child.try_wait().unwrap().is_some()
-            {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "attempt {attempts} finished before it could be killed"
-        );
-        let _ = child.kill();
-        let _ = child.wait();
-        let interrupted = report_now();
-        assert_eq!(
-            interrupted["status"], "running",
-            "a killed attempt leaves a running report"
-        );
-        assert_eq!(interrupted["attempt"], attempts);
-        assert!(interrupted["records"].as_u64().unwrap() < source.len() as u64);
+    let attempts = 3;
+    for attempt in 1..=attempts {
+        killed_after_3000_more(broker, store, report.path(), id, &extra, attempt);
+        assert!(report_now()["records"].as_u64().unwrap() < source.len() as u64);
     }
     run_ok(restore_from(broker, store, report.path(), id, &extra));
     let restored = consume(broker, &format!("{topic}-restored"), 2, source.len());
@@ -394,6 +406,86 @@ fn s3_resume_after_sigkill_neither_duplicates_nor_loses() {
     let store = s3_store(&server, "s3://resumable/cluster-a");
     let (_, source) = backed_up_into(&broker, &store, "payments", "resume");
     killed_three_times_then_finished(&broker, &store, "payments", "resume", &source);
+}
+
+/// R5: a resume whose settings differ from those the progress was made under would make
+/// the library start over and write everything again. It is refused before anything is
+/// written, with what changed and the way out; the old settings then finish exactly.
+#[test]
+fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let store = Store::Dir(storage.path());
+    let (_, source) = backed_up_into(&broker, &store, "ledger", "fingerprint");
+    let report = tempfile::tempdir().unwrap();
+    let summary = report.path().join("summary");
+    let old = [
+        "--topic-mapping",
+        "ledger=ledger-restored",
+        "--produce-batch-size",
+        "1",
+    ];
+    killed_after_3000_more(&broker, &store, report.path(), "fingerprint", &old, 1);
+    let interrupted = report_of(report.path());
+    let written = consume(&broker, "ledger-restored", 2, 0).len();
+    assert!(written >= 3_000 && written < source.len(), "{written}");
+
+    let changed = [
+        "--topic-mapping",
+        "ledger=ledger-restored",
+        "--produce-batch-size",
+        "2",
+    ];
+    let output = restore_from(&broker, &store, report.path(), "fingerprint", &changed)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "refused as unusable input");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes off a terminal: {stderr}"
+    );
+    for said in [
+        "attempt 1",
+        "produce_batch_size",
+        "1 -> 2",
+        "start over",
+        "the settings of attempt 1",
+        "delete the report",
+    ] {
+        assert!(stderr.contains(said), "'{said}' missing from: {stderr}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["outcome"], "Failed");
+    assert!(
+        summary["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("produce_batch_size")),
+        "{summary}"
+    );
+    assert_eq!(
+        consume(&broker, "ledger-restored", 2, 0).len(),
+        written,
+        "nothing more was written"
+    );
+    assert_eq!(
+        report_of(report.path()),
+        interrupted,
+        "the refused attempt is not counted"
+    );
+
+    run_ok(restore_from(
+        &broker,
+        &store,
+        report.path(),
+        "fingerprint",
+        &old,
+    ));
+    assert_eq!(consume(&broker, "ledger-restored", 2, source.len()), source);
+    assert_eq!(report_of(report.path())["attempt"], 2);
 }
 
 #[test]

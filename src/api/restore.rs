@@ -173,6 +173,9 @@ pub struct RestoreAttempt {
     /// Bytes restored, as the worker reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
+    /// Why this attempt failed, as its worker reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 impl KafkaRestoreSpec {

@@ -16,6 +16,7 @@ use super::conditions::{self, Want};
 use super::names::{self, LABEL_ATTEMPT};
 use super::ownership;
 use crate::api::backup::BackupStorage;
+use crate::api::restore::RestoreAttempt;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
 use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
 use crate::policy;
@@ -129,6 +130,19 @@ pub fn finished_job_without_figures<'a>(
         .filter(|j| job_state(j) != JobState::Running)
 }
 
+/// The status of a new attempt: the worker's figures and failure belong to an attempt,
+/// and the next reports its own (its figures count from the start of the restore).
+fn begin(previous: RestoreAttempt, attempt: i32, job_name: String) -> RestoreAttempt {
+    RestoreAttempt {
+        attempt,
+        job_name,
+        records: None,
+        bytes: None,
+        failure: None,
+        ..previous
+    }
+}
+
 /// The state of a Job as the restore sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum JobState {
@@ -236,8 +250,11 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     };
     let mut attempt_status = recorded.clone().unwrap_or_default();
     if attempt > attempt_status.attempt {
-        attempt_status.attempt = attempt;
-        attempt_status.job_name = names::restore_job_name(&name, attempt);
+        attempt_status = begin(
+            attempt_status,
+            attempt,
+            names::restore_job_name(&name, attempt),
+        );
     }
     let mut pvc_name = existing_pvc.clone().or(recorded_pvc.clone());
     let wants: Vec<Want>;
@@ -273,8 +290,18 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         let suspended = job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false);
         match job_state(job) {
             JobState::Failed => {
+                if let Some(summary) = &observed.summary {
+                    attempt_status.records = i64::try_from(summary.records).ok();
+                    attempt_status.bytes = i64::try_from(summary.bytes).ok();
+                    attempt_status.failure = summary.error.clone();
+                }
+                let cause = attempt_status
+                    .failure
+                    .as_ref()
+                    .map(|f| format!(": {f}"))
+                    .unwrap_or_default();
                 let message = format!(
-                    "Job '{}' failed after exhausting its backoffLimit; the restore is not retried. Delete the Job to resume from the report, or delete the KafkaRestore to give up",
+                    "Job '{}' failed after exhausting its backoffLimit{cause}. The restore is not retried: delete the Job to run a new attempt from the report, or delete the KafkaRestore to give up",
                     job.name_any()
                 );
                 wants = vec![
@@ -370,8 +397,7 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                     connection,
                     observed.defaults,
                 )?;
-                attempt_status.attempt = next;
-                attempt_status.job_name = job.name_any();
+                attempt_status = begin(attempt_status, next, job.name_any());
                 attempt_status
                     .start_time
                     .get_or_insert_with(|| observed.now.clone());

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine_config;
+pub mod fingerprint;
 pub mod report;
 pub mod run;
 pub mod storage_check;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use kafka_backup_core::manifest::RestoreCheckpoint;
 use serde::{Deserialize, Serialize};
 
+use super::fingerprint::Settings;
 use crate::api::Outcome;
 
 /// File name of the report in the report directory.
@@ -52,6 +53,10 @@ pub struct RestoreReport {
     /// What went wrong, newest last.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The settings the progress was made under; an attempt under others is refused
+    /// (R5). Absent in reports of earlier releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -73,6 +78,7 @@ impl RestoreReport {
         backup_id: &str,
         dry_run: bool,
         purge_topics: bool,
+        settings: &Settings,
         now: &str,
     ) -> Self {
         match previous {
@@ -81,6 +87,7 @@ impl RestoreReport {
                 attempt: previous.attempt + 1,
                 attempt_started_at: now.to_string(),
                 updated_at: now.to_string(),
+                settings: Some(settings.clone()),
                 ..previous.clone()
             },
             None => RestoreReport {
@@ -97,8 +104,14 @@ impl RestoreReport {
                 bytes: 0,
                 partitions: BTreeMap::new(),
                 errors: Vec::new(),
+                settings: Some(settings.clone()),
             },
         }
+    }
+
+    /// Whether an earlier attempt restored anything, by this report or the checkpoint.
+    pub fn made_progress(&self, checkpoint_progress: bool) -> bool {
+        checkpoint_progress || self.records > 0 || !self.partitions.is_empty()
     }
 
     /// Takes the progress the library recorded in its checkpoint.
@@ -200,14 +213,22 @@ pub fn write_termination_message(path: &Path, summary: &Summary) {
 mod tests {
     use super::*;
 
+    fn settings() -> Settings {
+        Settings {
+            fingerprint: "f".repeat(64),
+            values: serde_json::json!({"restore": {"produce_batch_size": 1000}}),
+        }
+    }
+
     #[test]
     fn a_new_attempt_continues_the_previous_report() {
-        let first = RestoreReport::next_attempt(None, "daily", false, true, "t1");
+        let first = RestoreReport::next_attempt(None, "daily", false, true, &settings(), "t1");
         assert_eq!((first.attempt, first.status), (1, Status::Running));
         let mut done = first.clone();
         done.records = 10;
         done.purged_on_attempt = Some(1);
-        let second = RestoreReport::next_attempt(Some(&done), "daily", false, true, "t2");
+        let second =
+            RestoreReport::next_attempt(Some(&done), "daily", false, true, &settings(), "t2");
         assert_eq!(second.attempt, 2);
         assert_eq!(second.started_at, "t1");
         assert_eq!(second.attempt_started_at, "t2");
@@ -219,7 +240,7 @@ mod tests {
     fn the_report_is_written_atomically_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(load(dir.path()).unwrap(), None);
-        let report = RestoreReport::next_attempt(None, "daily", true, false, "t1");
+        let report = RestoreReport::next_attempt(None, "daily", true, false, &settings(), "t1");
         write_atomic(dir.path(), &report).unwrap();
         assert_eq!(load(dir.path()).unwrap(), Some(report));
         assert!(!dir.path().join(".report.json.tmp").exists());

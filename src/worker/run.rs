@@ -10,6 +10,7 @@ use kafka_backup_core::backup::BackupEngine;
 
 use super::config::WorkerConfig;
 use super::engine_config::{self, CHECKPOINT_FILE, ConfigError, Tuning};
+use super::fingerprint::{self, Settings};
 use super::report::{self, RestoreReport, Status, Summary};
 use crate::api::Outcome;
 
@@ -32,6 +33,35 @@ pub enum WorkerError {
     Interrupted,
     #[error(transparent)]
     Storage(#[from] super::storage_check::StorageUnusable),
+    #[error(
+        "the restore settings differ from those attempt {attempt} made its progress under ({}): \
+         resumed under these, the library would start over and write again every record \
+         restored so far{}. Nothing was written. To go on, run the restore with the settings \
+         of attempt {attempt}; to start from scratch instead, delete the report (the \
+         restore's report PVC, or report.json and checkpoint.json in {}), knowing that what \
+         was restored is written again",
+        changes.join(", "),
+        if *purges { ", after purging the target topics again" } else { "" },
+        dir.display()
+    )]
+    SettingsChanged {
+        attempt: u32,
+        changes: Vec<String>,
+        purges: bool,
+        dir: PathBuf,
+    },
+}
+
+impl WorkerError {
+    /// The exit code of a Job's worker: 1 failed, 2 refused before doing anything,
+    /// 3 stopped by a signal.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            WorkerError::Interrupted => 3,
+            WorkerError::SettingsChanged { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 fn now() -> String {
@@ -209,6 +239,7 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
     }
     // An unusable store fails before this attempt is counted in the report.
     super::storage_check::check(&config.storage, &config.backup_id).await?;
+    let configured = config;
     let resolved;
     let config = if library_patterns_only(config) {
         config
@@ -216,14 +247,38 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         resolved = with_literal_restore_topics(config).await?;
         &resolved
     };
+    let core = engine_config::restore_config(config, &env, tuning)?;
+    let settings = Settings::of(configured, &core);
     let checkpoint_path = dir.join(CHECKPOINT_FILE);
     let resuming = report::load_checkpoint(&checkpoint_path)
         .is_some_and(|c| !c.segments_completed.is_empty() || !c.partitions.is_empty());
+    if let Some(previous) = previous.as_ref().filter(|p| p.made_progress(resuming))
+        && let Some(recorded) = &previous.settings
+        && recorded.fingerprint != settings.fingerprint
+    {
+        // The library would start over and write everything again (R5).
+        return Err(WorkerError::SettingsChanged {
+            attempt: previous.attempt,
+            changes: fingerprint::changes(&recorded.values, &settings.values),
+            purges: options.purge_topics && !options.dry_run,
+            dir,
+        });
+    }
+    if previous
+        .as_ref()
+        .is_some_and(|p| p.made_progress(resuming) && p.settings.is_none())
+    {
+        tracing::warn!(
+            "the report was written by an earlier release without its settings; resuming \
+             without checking them, and recording these"
+        );
+    }
     let mut current = RestoreReport::next_attempt(
         previous.as_ref(),
         &config.backup_id,
         options.dry_run,
         options.purge_topics,
+        &settings,
         &now(),
     );
     if options.purge_topics && !options.dry_run && !resuming && current.purged_on_attempt.is_none()
@@ -236,11 +291,11 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         resuming,
         backup_id = %config.backup_id,
         brokers = %config.kafka.bootstrap_servers,
+        settings = %settings.fingerprint,
         "restore starting{}",
         if resuming { ", resuming from the checkpoint" } else { "" }
     );
 
-    let core = engine_config::restore_config(config, &env, tuning)?;
     let what = format!(
         "restore of backup '{}' into {}",
         config.backup_id, config.kafka.bootstrap_servers

@@ -469,6 +469,59 @@ fn r3_the_workers_figures_reach_status() {
     );
 }
 
+/// R5: a worker that refuses a resume (or fails otherwise) says why; the restore's
+/// condition carries that, from then on, and the next attempt starts without it.
+#[test]
+fn r5_the_workers_reason_for_a_failed_attempt_reaches_the_condition_once() {
+    let mut case = Case::new(started()).jobs(vec![job(1, Some("Failed"))]);
+    assert!(finished_job_without_figures(&case.restore, &case.jobs).is_some());
+    let why = "the restore settings differ from those attempt 1 made its progress under \
+               (restore.produce_batch_size: 1000 -> 500): ...";
+    case.summary = Some(Summary {
+        outcome: crate::api::Outcome::Failed,
+        records: 6409,
+        bytes: 400_000,
+        topics: Some(1),
+        backup_id: Some("daily-backup".into()),
+        attempt: Some(1),
+        error: Some(why.into()),
+    });
+    let plan = case.plan();
+    let attempt = plan.status.restore.clone().unwrap();
+    assert_eq!(attempt.failure.as_deref(), Some(why));
+    assert_eq!(attempt.records, Some(6409));
+    let ready = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(ready.reason, "RestoreFailed");
+    assert!(ready.message.contains(why), "{}", ready.message);
+    assert!(
+        ready.message.contains("delete the Job"),
+        "{}",
+        ready.message
+    );
+
+    // Read once: the next reconcile has no summary and keeps the message.
+    let mut settled = case.restore.clone();
+    settled.status = Some(plan.status.clone());
+    assert!(finished_job_without_figures(&settled, &case.jobs).is_none());
+    let again = Case::new(settled.clone())
+        .jobs(vec![job(1, Some("Failed"))])
+        .plan();
+    assert_eq!(again.status, plan.status);
+
+    // The user deletes the Job: attempt 2 starts with no failure and no figures yet.
+    let next = Case::new(settled)
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    let attempt = next.status.restore.unwrap();
+    assert_eq!(attempt.attempt, 2);
+    assert_eq!((attempt.failure, attempt.records), (None, None));
+}
+
 #[test]
 fn r1_a_completed_job_of_an_earlier_restore_of_the_same_name_is_never_adopted() {
     let plan = Case::new(KafkaRestore::test())
