@@ -488,6 +488,125 @@ fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
     assert_eq!(report_of(report.path())["attempt"], 2);
 }
 
+/// Seed 003: restore, then the source grows and is backed up again under the same
+/// backup id; a continuation restores exactly what the target has not received, once
+/// per token.
+#[test]
+fn a_continued_restore_adds_exactly_what_the_backup_gained() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let store = Store::Dir(storage.path());
+    let report = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    broker.create_topic("trades", 2);
+    let first = sample_records(3_000, 2);
+    produce(&broker, "trades", &first);
+    let summary = scratch.path().join("summary");
+    run_ok(backup_command(&broker, &store, &summary, "trades", "grows"));
+    let extra = [
+        "--topic-mapping",
+        "trades=trades-restored",
+        "--produce-batch-size",
+        "1",
+    ];
+    run_ok(restore_from(
+        &broker,
+        &store,
+        report.path(),
+        "grows",
+        &extra,
+    ));
+    assert_eq!(
+        consume(&broker, "trades-restored", 2, first.len()),
+        consume(&broker, "trades", 2, first.len())
+    );
+
+    // The source grows; the next backup run adds to the same backup.
+    let more: Vec<broker::Record> = sample_records(4_000, 2).split_off(3_000);
+    produce(&broker, "trades", &more);
+    run_ok(backup_command(&broker, &store, &summary, "trades", "grows"));
+    let source = consume(&broker, "trades", 2, first.len() + more.len());
+    assert_eq!(source.len(), 4_000);
+
+    // Without a token the completed restore stays completed.
+    run_ok(restore_from(
+        &broker,
+        &store,
+        report.path(),
+        "grows",
+        &extra,
+    ));
+    assert_eq!(consume(&broker, "trades-restored", 2, 0).len(), first.len());
+
+    let continued = [&extra[..], &["--continue", "2026-11-23"]].concat();
+    run_ok(restore_from(
+        &broker,
+        &store,
+        report.path(),
+        "grows",
+        &continued,
+    ));
+    let restored = consume(&broker, "trades-restored", 2, source.len());
+    assert_eq!(restored.len(), source.len(), "nothing duplicated or lost");
+    assert_eq!(restored, source);
+    let report_json = report_of(report.path());
+    assert_eq!(report_json["status"], "completed");
+    assert_eq!(report_json["continued"], serde_json::json!(["2026-11-23"]));
+    assert_eq!(report_json["attempt"], 2);
+
+    // The same token again does nothing.
+    run_ok(restore_from(
+        &broker,
+        &store,
+        report.path(),
+        "grows",
+        &continued,
+    ));
+    assert_eq!(
+        consume(&broker, "trades-restored", 2, 0).len(),
+        source.len()
+    );
+    assert_eq!(report_of(report.path())["attempt"], 2);
+
+    // Someone else wrote to the target since: what this restore wrote can no longer be
+    // told apart, so a continuation refuses instead of guessing.
+    let foreign = sample_records(9_004, 2).split_off(9_000);
+    produce(&broker, "trades-restored", &foreign);
+    produce(
+        &broker,
+        "trades",
+        &sample_records(5_010, 2).split_off(5_000),
+    );
+    run_ok(backup_command(&broker, &store, &summary, "trades", "grows"));
+    let again = [&extra[..], &["--continue", "second"]].concat();
+    let output = restore_from(&broker, &store, report.path(), "grows", &again)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Another writer"), "{stderr}");
+    assert_eq!(
+        consume(&broker, "trades-restored", 2, 0).len(),
+        source.len() + 4,
+        "nothing written after the other writer's records"
+    );
+
+    // A continuation without the completed restore's report has nothing to go on.
+    let empty = tempfile::tempdir().unwrap();
+    let output = restore_from(&broker, &store, empty.path(), "grows", &continued)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing to continue"), "{stderr}");
+    assert_eq!(
+        consume(&broker, "trades-restored", 2, 0).len(),
+        source.len() + 4
+    );
+}
+
 #[test]
 fn an_empty_report_dir_starts_from_zero() {
     let Some(broker) = Broker::start() else {

@@ -113,6 +113,7 @@ pub fn restore_worker_config(
             purge_topics: spec.purge_topics.unwrap_or(false),
             dry_run: spec.dry_run.unwrap_or(false),
             report_dir: wc::REPORTS_DIR.to_string(),
+            continue_token: None,
         }),
     }
 }

@@ -74,6 +74,10 @@ pub struct RestoreArgs {
     /// Delete existing records in the target topics before the first attempt writes.
     #[arg(long)]
     pub purge_topics: bool,
+    /// Continue a completed restore with what the backup gained since it completed,
+    /// once per TOKEN (any new value); the report must be the completed restore's.
+    #[arg(long = "continue", value_name = "TOKEN")]
+    pub continue_token: Option<String>,
 }
 
 impl WorkerArgs {
@@ -128,6 +132,12 @@ pub fn restore_config(args: &RestoreArgs, file: Option<&str>) -> Result<WorkerCo
     }
     options.dry_run |= args.dry_run;
     options.purge_topics |= args.purge_topics;
+    if let Some(token) = &args.continue_token {
+        if token.is_empty() {
+            return Err("--continue: give a token, any value not used before".into());
+        }
+        options.continue_token = Some(token.clone());
+    }
     config.restore = Some(options);
     Ok(config)
 }

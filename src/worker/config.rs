@@ -128,6 +128,10 @@ pub struct RestoreOptions {
     pub dry_run: bool,
     /// Directory of the progress report and checkpoint.
     pub report_dir: String,
+    /// Continue a completed restore once for this token: restore what the backup gained
+    /// since. Each token is honoured once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_token: Option<String>,
 }
 
 impl WorkerConfig {

@@ -57,6 +57,9 @@ pub struct RestoreReport {
     /// (R5). Absent in reports of earlier releases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// Tokens of the continuations of this restore after it completed, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub continued: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -105,6 +108,7 @@ impl RestoreReport {
                 partitions: BTreeMap::new(),
                 errors: Vec::new(),
                 settings: Some(settings.clone()),
+                continued: Vec::new(),
             },
         }
     }

@@ -50,6 +50,13 @@ pub enum WorkerError {
         purges: bool,
         dir: PathBuf,
     },
+    #[error(
+        "nothing to continue: {0} holds no report of a restore, so what the target has \
+         already received is unknown. Continue with the report of the completed restore \
+         (its report PVC); to restore everything again, start a new restore without a \
+         continue token"
+    )]
+    NothingToContinue(PathBuf),
 }
 
 impl WorkerError {
@@ -58,7 +65,7 @@ impl WorkerError {
     pub fn exit_code(&self) -> u8 {
         match self {
             WorkerError::Interrupted => 3,
-            WorkerError::SettingsChanged { .. } => 2,
+            WorkerError::SettingsChanged { .. } | WorkerError::NothingToContinue(_) => 2,
             _ => 1,
         }
     }
@@ -228,8 +235,20 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
     let previous = report::load(&dir).map_err(io)?;
-    if let Some(done) = previous.as_ref().filter(|r| r.status == Status::Completed) {
-        // A completed restore is never applied twice, whoever starts it again.
+    if options.continue_token.is_some() && previous.is_none() {
+        // Without the report nothing tells what the target has already received.
+        return Err(WorkerError::NothingToContinue(dir));
+    }
+    let continuing = options.continue_token.as_ref().filter(|token| {
+        previous
+            .as_ref()
+            .is_some_and(|r| !r.continued.contains(token))
+    });
+    if let Some(done) = previous.as_ref().filter(|r| r.status == Status::Completed)
+        && continuing.is_none()
+    {
+        // A completed restore is never applied twice, whoever starts it again; only a
+        // new continue token takes it further, once.
         tracing::info!(
             attempt = done.attempt,
             records = done.records,
@@ -281,6 +300,9 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         &settings,
         &now(),
     );
+    if let Some(token) = continuing {
+        current.continued.push(token.clone());
+    }
     if options.purge_topics && !options.dry_run && !resuming && current.purged_on_attempt.is_none()
     {
         current.purged_on_attempt = Some(current.attempt);
