@@ -20,6 +20,10 @@ pub const FINALIZER: &str = "kafkabackup.com/cleanup";
 
 /// Annotation that asks for a one-off backup run now; its value is any new token.
 pub const ANNOTATION_RUN_NOW: &str = "kafkabackup.com/run-now";
+/// Annotation on a completed KafkaRestore that asks for one continuation: restore what
+/// the backup gained since. Its value is any new token; each token is honoured once. The
+/// continuation's Job carries it too.
+pub const ANNOTATION_CONTINUE: &str = "kafkabackup.com/continue";
 /// Strimzi's annotation to pause reconciliation, honoured for our resources too.
 pub const ANNOTATION_PAUSE: &str = "strimzi.io/pause-reconciliation";
 

@@ -536,6 +536,81 @@ async fn r8_a_backup_schedule_makes_a_cronjob_with_the_backoff_limit() {
     assert_eq!(spec.job_template.spec.unwrap().backoff_limit, Some(1));
 }
 
+/// Seed 003 on a real API server: `kubectl annotate` with a continue token on a completed
+/// restore (metadata, so admission allows it) makes one more Job on the same report;
+/// the same token again makes none.
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn a_continue_token_on_a_completed_restore_runs_one_more_job() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "continue").await;
+    backup_and_restore(&ns, json!({})).await;
+    complete_pod(&ns, "restore-orders-restore-1", true).await;
+    job_complete_to_restore_complete(&ns, "restore-orders-restore-1").await;
+    let annotate = |token: &str| {
+        kubectl(
+            &[
+                "annotate",
+                "--overwrite",
+                "kafkarestore",
+                "restore-orders",
+                "-n",
+                &ns.name,
+                &format!("kafkabackup.com/continue={token}"),
+            ],
+            None,
+        )
+    };
+    annotate("after-tuesday");
+    let continuation = eventually("the continuation's Job", || async {
+        ns.api::<Job>()
+            .get_opt("restore-orders-restore-2")
+            .await
+            .ok()?
+    })
+    .await;
+    assert_eq!(
+        continuation.annotations()["kafkabackup.com/continue"],
+        "after-tuesday"
+    );
+    let restore = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap();
+    let status = restore.status.unwrap();
+    assert_eq!(status.continued, ["after-tuesday"]);
+    let first_pvc = status.restore.unwrap().report_pvc;
+    assert_eq!(
+        condition(&ns, "restore-orders", "RestoreComplete").await,
+        Some(("False".into(), "RestoreRunning".into()))
+    );
+    complete_pod(&ns, "restore-orders-restore-2", true).await;
+    job_complete_to_restore_complete(&ns, "restore-orders-restore-2").await;
+    let restore = ns
+        .api::<KafkaRestore>()
+        .get("restore-orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        restore.status.unwrap().restore.unwrap().report_pvc,
+        first_pvc,
+        "the same report"
+    );
+
+    // The same token again: nothing more.
+    annotate("after-tuesday");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let names: Vec<String> = jobs_of(&ns, "restore-orders")
+        .await
+        .iter()
+        .map(|j| j.name_any())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
 /// The run of `job` in the backup's status history, once it has one.
 async fn backup_run(ns: &TestNamespace, backup: &str, job: &str) -> serde_json::Value {
     eventually(

@@ -148,6 +148,10 @@ pub struct KafkaRestoreStatus {
     /// The current (or last) attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreAttempt>,
+    /// The `kafkabackup.com/continue` tokens honoured, oldest first: each started one
+    /// continuation of the completed restore.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub continued: Vec<String>,
 }
 
 /// One attempt of a restore: one Job.

@@ -18,7 +18,7 @@ use super::ownership;
 use crate::api::backup::BackupStorage;
 use crate::api::restore::RestoreAttempt;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
-use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
+use crate::constants::{ANNOTATION_CONTINUE, LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -169,9 +169,10 @@ fn attempt_of(job: &Job) -> Option<i32> {
     job.labels().get(LABEL_ATTEMPT).and_then(|a| a.parse().ok())
 }
 
-/// Plans one reconcile of a restore. Never plans a Job after `RestoreComplete=True`,
-/// after a failure, or while a Job of the restore exists (R1); plans the next attempt
-/// when the current Job was deleted before completion (R5).
+/// Plans one reconcile of a restore. Never plans a Job after `RestoreComplete=True`
+/// (unless a new continue token asks for one continuation), after a failure, or while a
+/// Job of the restore exists (R1); plans the next attempt when the current Job was
+/// deleted before completion (R5).
 pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, build::BuildError> {
     let restore = observed.restore;
     if is_idle(restore) {
@@ -215,6 +216,30 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         .find(|j| attempt > 0 && j.name_any() == names::restore_job_name(&name, attempt));
     let completed =
         restore.is_completed() || current_job.is_some_and(|j| job_state(j) == JobState::Succeeded);
+
+    // A continue token on a completed restore asks for one more attempt (seed 003). A
+    // token counts as honoured once status lists it or a Job of ours carries it, so a
+    // status that lags never starts a second continuation (R1).
+    let mut continued = old_status.continued.clone();
+    let mut by_attempt: Vec<&&Job> = own_jobs.iter().collect();
+    by_attempt.sort_by_key(|j| attempt_of(j));
+    for token in by_attempt
+        .iter()
+        .filter_map(|j| j.annotations().get(ANNOTATION_CONTINUE))
+    {
+        if !continued.contains(token) {
+            continued.push(token.clone());
+        }
+    }
+    let continuation = restore
+        .annotations()
+        .get(ANNOTATION_CONTINUE)
+        .filter(|token| completed && !token.is_empty() && !continued.contains(token))
+        .cloned();
+    let (completed, current_job) = match continuation {
+        Some(_) => (false, None),
+        None => (completed, current_job),
+    };
 
     let live_pvcs: Vec<&PersistentVolumeClaim> = observed
         .pvcs
@@ -382,14 +407,17 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                         pvc
                     }
                 };
-                let config = build::restore_worker_config(&defaulted, storage, connection);
+                let mut config = build::restore_worker_config(&defaulted, storage, connection);
+                if let Some(options) = config.restore.as_mut() {
+                    options.continue_token = continuation.clone();
+                }
                 plan.config_map = Some(build::config_map(
                     &defaulted,
                     names::restore_config_name(&name),
                     names::restore_labels(&name),
                     &config,
                 )?);
-                let job = build::restore_job(
+                let mut job = build::restore_job(
                     &defaulted,
                     next,
                     &pvc,
@@ -401,7 +429,16 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                 attempt_status
                     .start_time
                     .get_or_insert_with(|| observed.now.clone());
-                let message = if next == 1 {
+                let message = if let Some(token) = &continuation {
+                    job.annotations_mut()
+                        .insert(ANNOTATION_CONTINUE.to_string(), token.clone());
+                    continued.push(token.clone());
+                    attempt_status.completion_time = None;
+                    format!(
+                        "continuing with token '{token}': created Job '{}' (attempt {next}) to restore what the backup gained since the restore completed, from the report in '{pvc}'",
+                        job.name_any()
+                    )
+                } else if next == 1 {
                     format!("created Job '{}'", job.name_any())
                 } else {
                     format!(
@@ -438,6 +475,7 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         ),
         restore: (!attempt_status.job_name.is_empty() || attempt_status.report_pvc.is_some())
             .then_some(attempt_status),
+        continued,
     };
     Ok(plan)
 }
@@ -487,6 +525,7 @@ pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> K
         observed_generation: restore.metadata.generation,
         conditions: conditions::merge(&old.conditions, &wants, restore.metadata.generation, now),
         restore: old.restore,
+        continued: old.continued,
     }
 }
 

@@ -639,3 +639,104 @@ fn r5_a_pod_being_deleted_may_still_run_whatever_its_phase() {
     assert!(!pod_may_still_run(&pod(Some("Failed"), false)));
     assert!(!pod_may_still_run(&pod(Some("Succeeded"), false)));
 }
+
+/// `restore` with the continue annotation set to `token`.
+fn continue_with(mut restore: KafkaRestore, token: &str) -> KafkaRestore {
+    restore
+        .annotations_mut()
+        .insert(ANNOTATION_CONTINUE.to_string(), token.to_string());
+    restore
+}
+
+/// Seed 003: a new continue token on a completed restore makes exactly one more attempt,
+/// on the same report, with the token in the Job and in the worker's configuration.
+#[test]
+fn a_continue_token_on_a_completed_restore_makes_one_more_attempt() {
+    let completed = continue_with(KafkaRestore::test().completed(), "2026-11-23");
+    let case = Case::new(completed.clone())
+        .jobs(vec![job(1, Some("Complete"))])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+    let plan = case.plan();
+    let made = plan.create_job.as_ref().expect("a continuation");
+    assert_eq!(
+        made.metadata.name.as_deref(),
+        Some("restore-orders-restore-2")
+    );
+    assert_eq!(made.annotations()[ANNOTATION_CONTINUE], "2026-11-23");
+    assert!(plan.create_pvc.is_none(), "the completed restore's report");
+    let config = &plan.config_map.as_ref().unwrap().data.as_ref().unwrap()["config.yaml"];
+    assert!(config.contains("continueToken: 2026-11-23"), "{config}");
+    assert_eq!(plan.status.continued, ["2026-11-23"]);
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("False", "RestoreRunning")
+    );
+    let ready = plan.status.conditions.iter().find(|c| c.type_ == "Ready");
+    assert!(
+        ready
+            .unwrap()
+            .message
+            .contains("continuing with token '2026-11-23'")
+    );
+
+    // Settled: the continuation runs, then completes; the token is not honoured again.
+    let mut running = completed.clone();
+    running.status = Some(plan.status.clone());
+    let jobs = vec![job(1, Some("Complete")), plan.create_job.clone().unwrap()];
+    let plan = Case::new(running.clone())
+        .jobs(jobs.clone())
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("False", "RestoreRunning"));
+    let mut finished = jobs[1].clone();
+    finished.status = job(2, Some("Complete")).status;
+    let plan = Case::new(running)
+        .jobs(vec![jobs[0].clone(), finished])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("True", "RestoreCompleted")
+    );
+    assert_eq!(plan.status.continued, ["2026-11-23"]);
+}
+
+/// R1: a status that lags behind the continuation's Job never starts a second one.
+#[test]
+fn a_continuation_whose_status_was_not_written_is_not_started_twice() {
+    let completed = continue_with(KafkaRestore::test().completed(), "t1");
+    let first = Case::new(completed.clone())
+        .jobs(vec![job(1, Some("Complete"))])
+        .plan()
+        .create_job
+        .unwrap();
+    let plan = Case::new(completed)
+        .jobs(vec![job(1, Some("Complete")), first])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(plan.status.continued, ["t1"]);
+    assert_eq!(plan.status.restore.unwrap().attempt, 2);
+}
+
+/// A token on a restore that has not completed waits for it; an empty one is no token.
+#[test]
+fn a_continue_token_before_completion_or_empty_starts_nothing_extra() {
+    let running = continue_with(started(), "early");
+    let plan = Case::new(running)
+        .jobs(vec![job(1, None)])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert!(plan.create_job.is_none());
+    assert!(plan.status.continued.is_empty());
+
+    let empty = continue_with(KafkaRestore::test().completed(), "");
+    let plan = Case::new(empty).jobs(vec![job(1, Some("Complete"))]).plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("True", "RestoreCompleted")
+    );
+}
