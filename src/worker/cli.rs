@@ -31,9 +31,14 @@ pub struct WorkerArgs {
     /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
     #[arg(long, env = "KAFKA_BACKUP_STORAGE")]
     pub storage: Option<String>,
-    /// Endpoint of an S3-compatible store, e.g. `http://127.0.0.1:9000` (path-style).
+    /// Endpoint of an S3-compatible store, e.g. `http://127.0.0.1:9000`, addressed
+    /// path-style (`endpoint/bucket`) unless `--s3-virtual-hosted` is given.
     #[arg(long, env = "KAFKA_BACKUP_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
+    /// Address the bucket by host name (`bucket.endpoint`), as AWS S3 does; the default
+    /// without `--s3-endpoint`.
+    #[arg(long)]
+    pub s3_virtual_hosted: bool,
     /// Region of the S3 bucket.
     #[arg(long, env = "AWS_REGION")]
     pub s3_region: Option<String>,
@@ -189,6 +194,7 @@ fn common_config(args: &WorkerArgs, file: Option<&str>) -> Result<WorkerConfig, 
             storage,
             args.s3_endpoint.as_deref(),
             args.s3_region.as_deref(),
+            args.s3_virtual_hosted,
         )?;
     }
     if let Some(id) = &args.backup_id {
@@ -217,6 +223,7 @@ fn parse_storage(
     url: &str,
     endpoint: Option<&str>,
     region: Option<&str>,
+    virtual_hosted: bool,
 ) -> Result<StorageLocation, String> {
     if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
@@ -236,7 +243,7 @@ fn parse_storage(
             region: region.map(str::to_string),
             prefix: (!prefix.is_empty()).then(|| prefix.trim_end_matches('/').to_string()),
             endpoint: endpoint.map(str::to_string),
-            path_style: endpoint.is_some(),
+            path_style: endpoint.is_some() && !virtual_hosted,
         });
     }
     Err(format!(
@@ -293,6 +300,7 @@ mod tests {
             "s3://my-kafka-backups/prod/orders/",
             Some("http://127.0.0.1:9000"),
             None,
+            false,
         )
         .unwrap();
         assert_eq!(
@@ -306,11 +314,31 @@ mod tests {
             }
         );
         assert!(
-            parse_storage("gs://x", None, None)
+            parse_storage("gs://x", None, None, false)
                 .unwrap_err()
                 .contains("file:///dir")
         );
-        assert!(parse_storage("file://relative", None, None).is_err());
+        assert!(parse_storage("file://relative", None, None, false).is_err());
+    }
+
+    /// Path-style with an endpoint unless asked otherwise; virtual-hosted on AWS.
+    #[test]
+    fn s3_addressing_follows_the_flags() {
+        let style = |endpoint: Option<&str>, virtual_hosted: bool| match parse_storage(
+            "s3://backups/p",
+            endpoint,
+            None,
+            virtual_hosted,
+        )
+        .unwrap()
+        {
+            StorageLocation::S3 { path_style, .. } => path_style,
+            other => panic!("{other:?}"),
+        };
+        assert!(style(Some("http://127.0.0.1:9000"), false));
+        assert!(!style(Some("https://s3.example"), true));
+        assert!(!style(None, false));
+        assert!(!style(None, true));
     }
 
     #[test]
