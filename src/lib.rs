@@ -14,5 +14,6 @@ pub mod crypto;
 mod fixtures;
 pub mod manifest_check;
 pub mod policy;
+pub mod shutdown;
 pub mod supervise;
 pub mod worker;

@@ -512,25 +512,8 @@ fn exit_on_panic() {
     }));
 }
 
-/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
+/// Completes when the process is asked to stop.
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    kafka_backup_operator::shutdown::requested().await;
     tracing::info!("shutdown requested");
 }

@@ -79,23 +79,6 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Completes when the process is asked to stop (SIGTERM from Kubernetes, or Ctrl-C).
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 /// Runs one backup to the end of the offsets current when it started.
 pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
     super::storage_check::check(&config.storage, &config.backup_id).await?;
@@ -119,7 +102,7 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
     let engine = BackupEngine::new(core).await.map_err(fail)?;
     let shutdown = engine.shutdown_handle();
     let stopped = tokio::spawn(async move {
-        stop_requested().await;
+        crate::shutdown::requested().await;
         tracing::warn!("stop requested: finishing the current segment and stopping");
         let _ = shutdown.send(());
     });
@@ -328,7 +311,7 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
     })?;
     let shutdown = engine.shutdown_handle();
     let stopped = tokio::spawn(async move {
-        stop_requested().await;
+        crate::shutdown::requested().await;
         tracing::warn!("stop requested: saving the checkpoint and stopping");
         let _ = shutdown.send(());
     });
