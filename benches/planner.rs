@@ -5,9 +5,9 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
-use kafka_backup_operator::controller::backup_plan::{BackupObservation, plan_backup};
+use kafka_backup_operator::controller::backup::plan::{BackupObservation, plan_backup};
 use kafka_backup_operator::controller::build::{Connection, JobDefaults};
-use kafka_backup_operator::controller::restore_plan::{RestoreObservation, plan_restore};
+use kafka_backup_operator::controller::restore::plan::{RestoreObservation, plan_restore};
 use serde_json::json;
 
 fn restore(status: serde_json::Value) -> KafkaRestore {

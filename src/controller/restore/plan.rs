@@ -11,14 +11,14 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use super::build::{self, Connection, JobDefaults};
-use super::conditions::{self, Want};
-use super::names::{self, LABEL_ATTEMPT};
-use super::ownership;
 use crate::api::backup::BackupStorage;
 use crate::api::restore::RestoreAttempt;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
 use crate::constants::{ANNOTATION_CONTINUE, LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
+use crate::controller::build::{self, Connection, JobDefaults};
+use crate::controller::conditions::{self, Want};
+use crate::controller::names::{self, LABEL_ATTEMPT};
+use crate::controller::ownership;
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -483,7 +483,7 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
 /// Paused (`strimzi.io/pause-reconciliation: "true"`) or being deleted: nothing is
 /// made or changed; cleanup is the finalizer's work.
 pub fn is_idle(restore: &KafkaRestore) -> bool {
-    restore.metadata.deletion_timestamp.is_some() || super::is_paused(restore)
+    restore.metadata.deletion_timestamp.is_some() || crate::controller::is_paused(restore)
 }
 
 fn running_wants(message: &str) -> Vec<Want> {

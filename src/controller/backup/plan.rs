@@ -10,14 +10,14 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use super::build::{self, Connection, JobDefaults};
-use super::conditions::{self, Want};
-use super::names;
-use super::ownership;
-use super::restore_plan::Blocker;
 use crate::api::backup::{BackupRun, KafkaBackupStatus};
 use crate::api::{KafkaBackup, Outcome, condition as c};
 use crate::constants::{ANNOTATION_RUN_NOW, DEFAULT_BACKUP_HISTORY};
+use crate::controller::build::{self, Connection, JobDefaults};
+use crate::controller::conditions::{self, Want};
+use crate::controller::names;
+use crate::controller::ownership;
+use crate::controller::restore::plan::Blocker;
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -60,7 +60,7 @@ pub struct BackupPlan {
 pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build::BuildError> {
     let backup = observed.backup;
     let old_status = backup.status.clone().unwrap_or_default();
-    if backup.metadata.deletion_timestamp.is_some() || super::is_paused(backup) {
+    if backup.metadata.deletion_timestamp.is_some() || crate::controller::is_paused(backup) {
         return Ok(BackupPlan {
             status: old_status,
             ..Default::default()

@@ -1,0 +1,147 @@
+//! Calls to the API shared by both kinds: each bounded in time; create-or-adopt for
+//! what is made once (R1), server-side apply for what is kept as planned, and deletes.
+
+use std::time::Duration;
+
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::constants::FIELD_MANAGER;
+use crate::controller::error::{Error, Result};
+use crate::controller::ownership;
+
+/// How long any single API call may take.
+pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub(crate) async fn timed<T>(
+    call: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T> {
+    tokio::time::timeout(API_TIMEOUT, call)
+        .await
+        .map_err(|_| Error::Timeout)?
+        .map_err(Error::Kube)
+}
+
+/// `Ok(None)` for 404.
+pub(crate) async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    timed(api.get_opt(name)).await
+}
+
+pub(crate) fn background() -> DeleteParams {
+    DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..Default::default()
+    }
+}
+
+/// What a create of a child came to.
+pub(crate) enum Creation {
+    Created,
+    /// It existed already, made for the same owner: adopted, not made twice (R1).
+    Adopted,
+    /// An object of that name exists that is not the owner's: left alone.
+    Taken(String),
+}
+
+/// Creates `object` for `owner`. AlreadyExists is adopted only when the existing object's
+/// controller owner reference carries the owner's UID (R1); otherwise the name is taken.
+pub(crate) async fn create_or_adopt<K, O>(api: &Api<K>, object: &K, owner: &O) -> Result<Creation>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    O: Resource<DynamicType = ()>,
+{
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    let name = object.name_any();
+    match timed(api.create(&params, object)).await {
+        Ok(_) => {
+            tracing::info!(kind = K::kind(&()).as_ref(), %name, "created");
+            Ok(Creation::Created)
+        }
+        Err(Error::Kube(kube::Error::Api(status))) if status.code == 409 => {
+            let Some(existing) = get_opt(api, &name).await? else {
+                // Deleted in between: the next reconcile decides afresh.
+                return Err(Error::Kube(kube::Error::Api(status)));
+            };
+            match taken_by_another(Some(&existing), owner) {
+                None => {
+                    tracing::info!(kind = K::kind(&()).as_ref(), %name, "already exists; adopted");
+                    Ok(Creation::Adopted)
+                }
+                Some(message) => {
+                    tracing::warn!(kind = K::kind(&()).as_ref(), %name, "{message}");
+                    Ok(Creation::Taken(message))
+                }
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `Some(message)` when `existing` is there and is not `owner`'s child.
+pub(crate) fn taken_by_another<K, O>(existing: Option<&K>, owner: &O) -> Option<String>
+where
+    K: Resource<DynamicType = ()>,
+    O: Resource<DynamicType = ()>,
+{
+    existing
+        .filter(|e| !ownership::is_child_of(*e, owner))
+        .map(|e| ownership::conflict_message(e, &O::kind(&())))
+}
+
+/// Server-side apply under the operator's field manager.
+pub(crate) async fn apply<K>(api: &Api<K>, object: &K) -> Result<()>
+where
+    K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let mut body = serde_json::to_value(object)?;
+    body["apiVersion"] = json!(K::api_version(&K::DynamicType::default()));
+    body["kind"] = json!(K::kind(&K::DynamicType::default()));
+    timed(api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(body),
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Deletes, with Background propagation, the objects of `list` that the operator made
+/// for one of `owner_uids`; returns them.
+pub(crate) async fn delete_owned<K>(
+    api: &Api<K>,
+    list: &ListParams,
+    owner_uids: &[String],
+) -> Result<Vec<K>>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut deleted = Vec::new();
+    for object in timed(api.list(list)).await?.items {
+        let ours = owner_uids
+            .iter()
+            .any(|uid| ownership::is_ours(object.meta(), Some(uid)));
+        if !ours {
+            continue;
+        }
+        match timed(api.delete(&object.name_any(), &background())).await {
+            Ok(_) => {}
+            Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+        deleted.push(object);
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,148 @@
+//! KafkaRestore: observe (cache, PVCs, backup storage, cluster, worker figures) → plan
+//! (pure, `plan`) → confirm a new Job live (R1) → apply → status, Event, labels.
+
+mod apply;
+mod observe;
+pub mod plan;
+
+use std::sync::Arc;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use serde_json::json;
+
+use self::plan::{Blocker, RestoreObservation, plan_restore};
+use crate::api::{KafkaRestore, condition as c};
+use crate::controller::calls::{get_opt, timed};
+use crate::controller::cleanup::with_cleanup;
+use crate::controller::error::Result;
+use crate::controller::events::announce;
+use crate::controller::names;
+use crate::controller::observe::{connection, now, worker_summary};
+use crate::controller::status::write_status;
+use crate::controller::{Context, WAIT_RETRY, is_paused};
+use crate::policy;
+
+use self::apply::{Applied, apply_restore_plan};
+use self::observe::{active_restore_pods, backup_storage};
+
+/// Reconciles one KafkaRestore.
+pub async fn reconcile_restore(restore: Arc<KafkaRestore>, ctx: Arc<Context>) -> Result<Action> {
+    let selector = names::restore_selector(&restore.name_any());
+    let apply_ctx = ctx.clone();
+    with_cleanup(
+        restore,
+        &ctx,
+        "KafkaRestore",
+        &selector,
+        true,
+        |restore| async move { apply_restore(&restore, &apply_ctx).await },
+    )
+    .await
+}
+
+pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Result<Action> {
+    if is_paused(restore) {
+        tracing::debug!(restore = %restore.name_any(), "reconciliation paused");
+        return Ok(Action::await_change());
+    }
+    let namespace = restore.namespace().unwrap_or_default();
+    let name = restore.name_any();
+    let review = policy::validate_restore(restore);
+    if !review.is_allowed() {
+        let blocker = Blocker {
+            reason: c::INVALID_SPEC,
+            message: review.denial_message(),
+        };
+        let status = plan::blocked_status(restore, &blocker, now());
+        write_status(ctx, restore, restore.status.as_ref(), &status).await?;
+        return Ok(Action::await_change());
+    }
+
+    let cached_jobs: Vec<Job> = ctx
+        .restore_jobs
+        .state()
+        .iter()
+        .filter(|j| {
+            j.namespace().as_deref() == Some(namespace.as_str())
+                && j.labels().get(crate::constants::LABEL_RESTORE) == Some(&name)
+        })
+        .map(|j| (**j).clone())
+        .collect();
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+    let pvc_list = timed(pvcs.list(&ListParams::default().labels(&names::restore_selector(&name))))
+        .await?
+        .items;
+    let backup_storage = backup_storage(ctx, &namespace, &restore.spec.backup_ref.name).await?;
+    let connection = connection(ctx, &namespace, restore.spec.cluster()).await?;
+    let summary = match plan::finished_job_without_figures(restore, &cached_jobs) {
+        Some(job) => worker_summary(ctx, &namespace, &job.name_any()).await?,
+        None => None,
+    };
+    let mut observation = RestoreObservation {
+        restore,
+        jobs: cached_jobs,
+        pvcs: pvc_list,
+        active_pods: 0,
+        backup_storage,
+        connection,
+        defaults: &ctx.defaults,
+        now: now(),
+        summary,
+    };
+    let mut plan = plan_restore(&observation)?;
+
+    // R1: the cache may be stale. A Job is only made, or a suspended one resumed, when a
+    // live read of the restore, its Jobs and its pods agrees.
+    let live_restore;
+    if plan.needs_live_confirmation() {
+        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+        let Some(fresh) = get_opt(&restores, &name).await? else {
+            return Ok(Action::await_change());
+        };
+        live_restore = fresh;
+        let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+        observation.restore = &live_restore;
+        observation.jobs =
+            timed(jobs.list(&ListParams::default().labels(&names::restore_selector(&name))))
+                .await?
+                .items;
+        observation.active_pods = active_restore_pods(ctx, &namespace, &name).await?;
+        plan = plan_restore(&observation)?;
+    }
+    let current = observation.restore;
+
+    match apply_restore_plan(ctx, current, &plan).await? {
+        Applied::Done => {}
+        Applied::NameTaken(message) => {
+            let blocker = Blocker {
+                reason: c::NAME_CONFLICT,
+                message,
+            };
+            let status = plan::blocked_status(current, &blocker, now());
+            write_status(ctx, current, current.status.as_ref(), &status).await?;
+            announce(ctx, current, current.status.as_ref(), &status).await;
+            return Ok(Action::requeue(WAIT_RETRY));
+        }
+    }
+    // Status before labels: a label write that fails must never freeze status.
+    write_status(ctx, current, current.status.as_ref(), &plan.status).await?;
+    announce(ctx, current, current.status.as_ref(), &plan.status).await;
+    let labels_differ = plan
+        .labels
+        .iter()
+        .any(|(k, v)| current.labels().get(k) != Some(v));
+    if labels_differ {
+        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+        timed(restores.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": plan.labels}})),
+        ))
+        .await?;
+    }
+    Ok(Action::requeue(plan.requeue.after()))
+}

@@ -1,0 +1,197 @@
+//! Wiring: the watches and caches, both controllers, and leader election over a Lease.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::api::Api;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{self};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+
+use crate::api::{KafkaBackup, KafkaRestore};
+use crate::constants::FIELD_MANAGER;
+use crate::controller::Context;
+use crate::controller::build::JobDefaults;
+use crate::controller::error::{Result, error_policy};
+use crate::controller::metrics::ControllerMetrics;
+use crate::controller::{health, names, reconcile_backup, reconcile_restore};
+
+/// Drops what the planner never reads from a cached Job: its pod template and managed
+/// fields, most of its size. Decisions to create use a live read, not the cache (R1).
+pub(crate) fn trim_cached_job(job: &mut Job) {
+    job.metadata.managed_fields = None;
+    if let Some(spec) = job.spec.as_mut() {
+        spec.template = Default::default();
+    }
+}
+
+/// The restore Job cache: the Job watch's events, trimmed, into `writer`'s store. The
+/// controller feeds it the Job watch; the memory benchmark feeds it the same Jobs.
+pub fn cache_restore_jobs<S>(
+    writer: reflector::store::Writer<Job>,
+    events: S,
+) -> impl futures::Stream<Item = S::Item>
+where
+    S: futures::Stream<Item = watcher::Result<watcher::Event<Job>>>,
+{
+    reflector::reflector(writer, events.modify(trim_cached_job))
+}
+
+/// Where the controllers look for resources.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every namespace.
+    #[default]
+    Cluster,
+    /// One namespace only.
+    Namespace(String),
+}
+
+impl Scope {
+    fn api<K>(&self, client: &Client) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match self {
+            Scope::Cluster => Api::all(client.clone()),
+            Scope::Namespace(namespace) => Api::namespaced(client.clone(), namespace),
+        }
+    }
+}
+
+/// Runs both controllers on the resources in `scope` until `stop` completes.
+pub async fn run_controllers(
+    client: Client,
+    defaults: JobDefaults,
+    metrics: ControllerMetrics,
+    instance: String,
+    scope: Scope,
+    stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let managed_selector = format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGED_BY);
+    let managed = watcher::Config::default().labels(&managed_selector);
+    let restore_jobs_config = watcher::Config::default().labels(&format!(
+        "{managed_selector},{}",
+        crate::constants::LABEL_RESTORE
+    ));
+    let backup_jobs_config = watcher::Config::default().labels(&format!(
+        "{managed_selector},{}",
+        crate::constants::LABEL_BACKUP
+    ));
+    let (restore_jobs, writer) = reflector::store();
+    let job_stream = cache_restore_jobs(
+        writer,
+        watcher(scope.api::<Job>(&client), restore_jobs_config).default_backoff(),
+    )
+    .touched_objects();
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        restore_jobs,
+        defaults,
+        metrics,
+        instance,
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let restores = Controller::new(
+        scope.api::<KafkaRestore>(&client),
+        watcher::Config::default(),
+    )
+    .owns_stream(job_stream)
+    .owns(scope.api::<PersistentVolumeClaim>(&client), managed.clone())
+    .graceful_shutdown_on(stopped(stop_rx.clone()))
+    .run(reconcile_restore, error_policy, ctx.clone())
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(%error, "restore reconcile");
+        }
+    });
+    let backups = Controller::new(
+        scope.api::<KafkaBackup>(&client),
+        watcher::Config::default(),
+    )
+    .owns(scope.api::<Job>(&client), backup_jobs_config)
+    .owns(scope.api::<CronJob>(&client), managed.clone())
+    .graceful_shutdown_on(stopped(stop_rx))
+    .run(reconcile_backup, error_policy, ctx)
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(%error, "backup reconcile");
+        }
+    });
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+    });
+    tracing::info!("controllers running");
+    tokio::join!(restores, backups);
+    tracing::info!("controllers stopped");
+}
+
+/// Where the leader election Lease lives and who this replica is.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    pub namespace: String,
+    pub identity: String,
+    pub lease_name: String,
+}
+
+/// Runs the controllers only while this replica holds the Lease, so several replicas can
+/// run safely; stops them when the Lease is lost or `shutdown` turns true, then releases
+/// the Lease.
+pub async fn run_with_leader_election(
+    client: Client,
+    defaults: JobDefaults,
+    metrics: ControllerMetrics,
+    election: LeaderElection,
+    scope: Scope,
+    health: health::Health,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), kube_lease_manager::LeaseManagerError> {
+    let manager =
+        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &election.lease_name)
+            .with_namespace(&election.namespace)
+            .with_identity(&election.identity)
+            .with_field_manager(FIELD_MANAGER)
+            .with_duration(15)
+            .with_grace(5)
+            .build()
+            .await?;
+    let (mut leader, lease_task) = manager.watch().await;
+    health.set(health::Phase::Standby);
+    tracing::info!(lease = %election.lease_name, namespace = %election.namespace, identity = %election.identity, "waiting to become the leader");
+    loop {
+        tokio::select! {
+            changed = leader.wait_for(|is_leader| *is_leader) => if changed.is_err() { break },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+        tracing::info!("became the leader; starting the controllers");
+        health.set(health::Phase::Leading);
+        let mut lost = leader.clone();
+        let mut stop = shutdown.clone();
+        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), async move {
+            tokio::select! {
+                _ = lost.wait_for(|is_leader| !*is_leader) => tracing::warn!("lost the lease; stopping the controllers"),
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+        })
+        .await;
+        health.set(health::Phase::Standby);
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+    drop(leader);
+    match lease_task.await {
+        Ok(Ok(_)) => tracing::info!("lease released"),
+        Ok(Err(error)) => tracing::warn!(%error, "lease not released cleanly"),
+        Err(error) => tracing::warn!(%error, "lease task failed"),
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! Writing the status of either kind, only when it changed (R3).
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::controller::Context;
+use crate::controller::calls::timed;
+use crate::controller::error::Result;
+
+/// The status of either kind: compared as a whole, announced by its Ready reason.
+pub(crate) trait ObservedStatus: PartialEq + serde::Serialize {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition];
+}
+
+impl ObservedStatus for crate::api::KafkaRestoreStatus {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        &self.conditions
+    }
+}
+
+impl ObservedStatus for crate::api::KafkaBackupStatus {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        &self.conditions
+    }
+}
+
+/// Writes `new` as the status of `resource` unless it equals `old` (R3: an unchanged
+/// status is not written again).
+pub(crate) async fn write_status<K, S>(
+    ctx: &Context,
+    resource: &K,
+    old: Option<&S>,
+    new: &S,
+) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    S: ObservedStatus,
+{
+    if old == Some(new) {
+        return Ok(());
+    }
+    let api: Api<K> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
+    timed(api.patch_status(
+        &resource.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": new })),
+    ))
+    .await?;
+    Ok(())
+}
