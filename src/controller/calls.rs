@@ -8,30 +8,69 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::constants::FIELD_MANAGER;
-use crate::controller::error::{Error, Result};
+use crate::controller::error::{Call, Error, Result};
 use crate::controller::ownership;
 
 /// How long any single API call may take.
 pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Runs one API call within [`API_TIMEOUT`]; a failure says which call it was.
 pub(crate) async fn timed<T>(
-    call: impl std::future::Future<Output = Result<T, kube::Error>>,
+    call: Call,
+    request: impl std::future::Future<Output = Result<T, kube::Error>>,
 ) -> Result<T> {
-    tokio::time::timeout(API_TIMEOUT, call)
-        .await
-        .map_err(|_| Error::Timeout)?
-        .map_err(Error::Kube)
+    match tokio::time::timeout(API_TIMEOUT, request).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(source)) => Err(Error::Api { call, source }),
+        Err(_) => Err(Error::Timeout { call }),
+    }
+}
+
+/// The call `verb` on `name` of the kind of `K`, for kinds whose type is static or not.
+fn call<K>(verb: &'static str, name: &str) -> Call
+where
+    K: Resource,
+    K::DynamicType: Default,
+{
+    Call::of_kind(verb, &K::kind(&K::DynamicType::default()), name)
 }
 
 /// `Ok(None)` for 404.
 pub(crate) async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
 where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
 {
-    timed(api.get_opt(name)).await
+    timed(call::<K>("get", name), api.get_opt(name)).await
 }
 
-pub(crate) fn background() -> DeleteParams {
+/// The objects of `list`.
+pub(crate) async fn list<K>(api: &Api<K>, list: &ListParams) -> Result<Vec<K>>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let selector = list.label_selector.as_deref().unwrap_or("all");
+    Ok(timed(call::<K>("list", selector), api.list(list))
+        .await?
+        .items)
+}
+
+/// A JSON merge patch of one object.
+pub(crate) async fn merge_patch<K>(api: &Api<K>, name: &str, patch: serde_json::Value) -> Result<()>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    timed(
+        call::<K>("patch", name),
+        api.patch(name, &PatchParams::default(), &Patch::Merge(patch)),
+    )
+    .await?;
+    Ok(())
+}
+
+fn background() -> DeleteParams {
     DeleteParams {
         propagation_policy: Some(PropagationPolicy::Background),
         ..Default::default()
@@ -63,15 +102,15 @@ where
         ..Default::default()
     };
     let name = object.name_any();
-    match timed(api.create(&params, object)).await {
+    match timed(Call::on::<K>("create", &name), api.create(&params, object)).await {
         Ok(_) => {
             tracing::info!(kind = K::kind(&()).as_ref(), %name, "created");
             Ok(Creation::Created)
         }
-        Err(Error::Kube(kube::Error::Api(status))) if status.code == 409 => {
+        Err(conflict) if conflict.status_code() == Some(409) => {
             let Some(existing) = get_opt(api, &name).await? else {
                 // Deleted in between: the next reconcile decides afresh.
-                return Err(Error::Kube(kube::Error::Api(status)));
+                return Err(conflict);
             };
             match taken_by_another(Some(&existing), owner) {
                 None => {
@@ -106,41 +145,57 @@ where
     K::DynamicType: Default,
 {
     let name = object.meta().name.clone().unwrap_or_default();
-    let mut body = serde_json::to_value(object)?;
+    let mut body = serde_json::to_value(object).map_err(|source| Error::Serialize {
+        call: call::<K>("apply", &name),
+        source,
+    })?;
     body["apiVersion"] = json!(K::api_version(&K::DynamicType::default()));
     body["kind"] = json!(K::kind(&K::DynamicType::default()));
-    timed(api.patch(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(body),
-    ))
+    timed(
+        call::<K>("apply", &name),
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(body),
+        ),
+    )
     .await?;
     Ok(())
+}
+
+/// Deletes one object with Background propagation; gone already is fine.
+pub(crate) async fn delete<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    match timed(call::<K>("delete", name), api.delete(name, &background())).await {
+        Ok(_) => Ok(()),
+        Err(gone) if gone.status_code() == Some(404) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Deletes, with Background propagation, the objects of `list` that the operator made
 /// for one of `owner_uids`; returns them.
 pub(crate) async fn delete_owned<K>(
     api: &Api<K>,
-    list: &ListParams,
+    selection: &ListParams,
     owner_uids: &[String],
 ) -> Result<Vec<K>>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
 {
     let mut deleted = Vec::new();
-    for object in timed(api.list(list)).await?.items {
+    for object in list(api, selection).await? {
         let ours = owner_uids
             .iter()
             .any(|uid| ownership::is_ours(object.meta(), Some(uid)));
         if !ours {
             continue;
         }
-        match timed(api.delete(&object.name_any(), &background())).await {
-            Ok(_) => {}
-            Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => {}
-            Err(e) => return Err(e),
-        }
+        delete(api, &object.name_any()).await?;
         deleted.push(object);
     }
     Ok(deleted)

@@ -58,7 +58,7 @@ where
     ctx.metrics.reconciled(
         kind,
         started.elapsed(),
-        result.as_ref().err().map(Error::class),
+        result.as_ref().err().map(|e| e.class().as_str()),
     );
     result
 }

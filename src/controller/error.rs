@@ -1,47 +1,150 @@
-//! Why a reconcile failed, its class for metrics, and the requeue after a failure.
+//! Why a reconcile failed: each API call carries what it did to which object, the class
+//! of a failure (for metrics and the requeue) follows from its variant, and the requeue
+//! after a failure from its class.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube::Resource;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{self};
+use kube::runtime::finalizer;
 
 use crate::controller::build;
 use crate::controller::calls::API_TIMEOUT;
 use crate::controller::{Context, WAIT_RETRY};
 
+/// One call to the API: what was done to which object (a name, or a label selector for a
+/// list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub verb: &'static str,
+    pub kind: String,
+    pub object: String,
+}
+
+impl Call {
+    /// A call on an object of kind `K`.
+    pub fn on<K: Resource<DynamicType = ()>>(
+        verb: &'static str,
+        object: impl Into<String>,
+    ) -> Self {
+        Self::of_kind(verb, K::kind(&()).as_ref(), object)
+    }
+
+    /// A call on an object of a kind known by name only (a Strimzi `Kafka`).
+    pub fn of_kind(verb: &'static str, kind: &str, object: impl Into<String>) -> Self {
+        Self {
+            verb,
+            kind: kind.to_string(),
+            object: object.into(),
+        }
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} '{}'", self.verb, self.kind, self.object)
+    }
+}
+
 /// Why a reconcile failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
+    #[error("{call}: {source}")]
+    Api {
+        call: Call,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{call}: the API did not answer within {API_TIMEOUT:?}")]
+    Timeout { call: Call },
+    #[error("{call}: serializing the object: {source}")]
+    Serialize {
+        call: Call,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("building a child: {0}")]
     Build(#[from] build::BuildError),
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<finalizer::Error<Error>>),
-    #[error("the API did not answer within {API_TIMEOUT:?}")]
-    Timeout,
-    #[error("serializing: {0}")]
-    Serialize(#[from] serde_json::Error),
     #[error("{0}")]
     NameTaken(String),
 }
 
-impl Error {
-    /// A short, stable label for metrics and logs.
-    pub fn class(&self) -> &'static str {
+/// What kind of failure a reconcile had: the metrics label and the requeue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Someone else wrote the object first: retry at once with a fresh read.
+    Conflict,
+    /// RBAC refused a call: a person must act.
+    Forbidden,
+    /// Any other answer of the API, or none.
+    Api,
+    Timeout,
+    /// A child could not be built from the spec: a person must act.
+    Build,
+    /// An object of our deterministic name belongs to someone else.
+    NameTaken,
+    /// The finalizer helper failed on its own (not in our apply or cleanup).
+    Finalizer,
+}
+
+impl ErrorClass {
+    /// The label in `kafka_backup_reconcile_errors_total`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Error::Kube(kube::Error::Api(status)) if status.code == 409 => "conflict",
-            Error::Kube(kube::Error::Api(status)) if status.code == 403 => "forbidden",
-            Error::Kube(_) => "api",
-            Error::Build(_) => "build",
+            ErrorClass::Conflict => "conflict",
+            ErrorClass::Forbidden => "forbidden",
+            ErrorClass::Api => "api",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Build => "build",
+            ErrorClass::NameTaken => "name-taken",
+            ErrorClass::Finalizer => "finalizer",
+        }
+    }
+
+    /// When to reconcile again after a failure of this class.
+    pub fn requeue(self) -> Duration {
+        match self {
+            ErrorClass::Conflict => Duration::from_secs(1),
+            ErrorClass::Forbidden | ErrorClass::Build => Duration::from_secs(120),
+            ErrorClass::NameTaken => WAIT_RETRY,
+            ErrorClass::Api | ErrorClass::Timeout | ErrorClass::Finalizer => {
+                Duration::from_secs(15)
+            }
+        }
+    }
+}
+
+impl Error {
+    /// The class of this failure.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Api { .. } => match self.status_code() {
+                Some(409) => ErrorClass::Conflict,
+                Some(403) => ErrorClass::Forbidden,
+                _ => ErrorClass::Api,
+            },
+            Error::Timeout { .. } => ErrorClass::Timeout,
+            Error::Serialize { .. } | Error::Build(_) => ErrorClass::Build,
+            Error::NameTaken(_) => ErrorClass::NameTaken,
             Error::Finalizer(inner) => match inner.as_ref() {
                 finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e.class(),
-                _ => "finalizer",
+                _ => ErrorClass::Finalizer,
             },
-            Error::Timeout => "timeout",
-            Error::Serialize(_) => "build",
-            Error::NameTaken(_) => "name-taken",
+        }
+    }
+
+    /// The HTTP status the API answered with, when it answered with one.
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            Error::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => Some(status.code),
+            _ => None,
         }
     }
 }
@@ -50,11 +153,61 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Requeue after an error by its class: conflicts retry soon, the rest back off.
 pub fn error_policy<K>(_resource: Arc<K>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(%error, class = error.class(), "reconcile failed");
-    match error.class() {
-        "conflict" => Action::requeue(Duration::from_secs(1)),
-        "forbidden" | "build" => Action::requeue(Duration::from_secs(120)),
-        "name-taken" => Action::requeue(WAIT_RETRY),
-        _ => Action::requeue(Duration::from_secs(15)),
+    let class = error.class();
+    tracing::warn!(%error, class = class.as_str(), "reconcile failed");
+    Action::requeue(class.requeue())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::batch::v1::Job;
+
+    fn api_error(code: u16) -> Error {
+        Error::Api {
+            call: Call::on::<Job>("create", "restore-orders-restore-1"),
+            source: kube::Error::Api(Box::new(
+                kube::core::Status::failure("refused", "Refused").with_code(code),
+            )),
+        }
+    }
+
+    #[test]
+    fn a_failure_names_the_call_and_the_object() {
+        let message = api_error(403).to_string();
+        assert!(
+            message.starts_with("create Job 'restore-orders-restore-1': "),
+            "{message}"
+        );
+        let timeout = Error::Timeout {
+            call: Call::of_kind("get", "Kafka", "my-cluster"),
+        };
+        assert!(timeout.to_string().starts_with("get Kafka 'my-cluster': "));
+    }
+
+    #[test]
+    fn the_class_and_requeue_follow_from_the_variant() {
+        let cases = [
+            (api_error(409), ErrorClass::Conflict, 1),
+            (api_error(403), ErrorClass::Forbidden, 120),
+            (api_error(500), ErrorClass::Api, 15),
+            (
+                Error::Timeout {
+                    call: Call::on::<Job>("list", "a=b"),
+                },
+                ErrorClass::Timeout,
+                15,
+            ),
+            (Error::NameTaken("taken".into()), ErrorClass::NameTaken, 30),
+            (
+                Error::Finalizer(Box::new(finalizer::Error::ApplyFailed(api_error(409)))),
+                ErrorClass::Conflict,
+                1,
+            ),
+        ];
+        for (error, class, seconds) in cases {
+            assert_eq!(error.class(), class, "{error}");
+            assert_eq!(class.requeue(), Duration::from_secs(seconds), "{error}");
+        }
     }
 }

@@ -8,8 +8,8 @@ use kube::api::{Api, DynamicObject, ListParams};
 use crate::api::{ClusterSource, SecretKeyRef, condition as c};
 use crate::controller::Context;
 use crate::controller::build::Connection;
-use crate::controller::calls::timed;
-use crate::controller::error::{Error, Result};
+use crate::controller::calls::{list, timed};
+use crate::controller::error::{Call, Result};
 use crate::controller::restore::plan::Blocker;
 use crate::controller::strimzi;
 
@@ -24,9 +24,12 @@ pub(crate) async fn worker_summary(
     job: &str,
 ) -> Result<Option<crate::worker::report::Summary>> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
-    let list = timed(pods.list(&ListParams::default().labels(&format!("job-name={job}")))).await?;
-    Ok(list
-        .items
+    let pods = list(
+        &pods,
+        &ListParams::default().labels(&format!("job-name={job}")),
+    )
+    .await?;
+    Ok(pods
         .iter()
         .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
         .flatten()
@@ -55,10 +58,11 @@ pub(crate) async fn connection(
         Some(ClusterSource::Strimzi(reference)) => {
             let api: Api<DynamicObject> =
                 Api::namespaced_with(ctx.client.clone(), namespace, &strimzi::kafka_resource());
-            let kafka = match timed(api.get_opt(&reference.name)).await {
+            let call = Call::of_kind("get", "Kafka", &reference.name);
+            let kafka = match timed(call, api.get_opt(&reference.name)).await {
                 Ok(kafka) => kafka,
                 // No Strimzi CRD in this cluster: the same answer as a missing cluster.
-                Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => None,
+                Err(e) if e.status_code() == Some(404) => None,
                 Err(e) => return Err(e),
             };
             Ok(strimzi::resolve(reference, kafka.as_ref())

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::controller::Context;
 use crate::controller::calls::timed;
+use crate::controller::error::Call;
 use crate::controller::error::Result;
 
 /// The status of either kind: compared as a whole, announced by its Ready reason.
@@ -47,11 +48,15 @@ where
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );
-    timed(api.patch_status(
-        &resource.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": new })),
-    ))
+    let name = resource.name_any();
+    timed(
+        Call::on::<K>("patch status of", &name),
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": new })),
+        ),
+    )
     .await?;
     Ok(())
 }

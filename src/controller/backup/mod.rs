@@ -15,7 +15,7 @@ use kube::runtime::events::EventType;
 
 use crate::api::{KafkaBackup, condition as c};
 use crate::controller::backup::plan::{BackupObservation, plan_backup};
-use crate::controller::calls::{Creation, apply, background, create_or_adopt, get_opt, timed};
+use crate::controller::calls::{Creation, apply, create_or_adopt, delete, get_opt, list};
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::{Error, Result};
 use crate::controller::events::{announce, publish};
@@ -61,7 +61,7 @@ pub(crate) async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<
     let cronjobs: Api<CronJob> = Api::namespaced(ctx.client.clone(), &namespace);
     let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
     let cronjob = get_opt(&cronjobs, &names::backup_cronjob_name(&name)).await?;
-    let jobs_seen = timed(jobs.list(&selector)).await?.items;
+    let jobs_seen = list(&jobs, &selector).await?;
     // Each finished run's figures are read once, when it enters the history (R3).
     let mut summaries = BTreeMap::new();
     for job in plan::runs_to_read(backup, cronjob.as_ref(), &jobs_seen) {
@@ -87,7 +87,7 @@ pub(crate) async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<
         apply(&cronjobs, cronjob).await?;
     }
     if let Some(cronjob) = &plan.delete_cronjob {
-        timed(cronjobs.delete(cronjob, &background())).await?;
+        delete(&cronjobs, cronjob).await?;
     }
     if let Some(job) = &plan.create_job {
         match create_or_adopt(&jobs, job, backup).await? {

@@ -4,14 +4,14 @@
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::events::EventType;
 use serde_json::json;
 
 use crate::api::KafkaRestore;
 use crate::controller::Context;
 use crate::controller::calls::{
-    Creation, apply, create_or_adopt, get_opt, taken_by_another, timed,
+    Creation, apply, create_or_adopt, get_opt, merge_patch, taken_by_another,
 };
 use crate::controller::error::Result;
 use crate::controller::events::publish;
@@ -56,19 +56,14 @@ pub(crate) async fn apply_restore_plan(
         }
     }
     if let Some((job, suspend)) = &plan.suspend_job {
-        timed(jobs.patch(
-            job,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"suspend": suspend}})),
-        ))
-        .await?;
+        merge_patch(&jobs, job, json!({"spec": {"suspend": suspend}})).await?;
     }
     for job in &plan.clear_ttl {
-        timed(jobs.patch(
+        merge_patch(
+            &jobs,
             job,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"ttlSecondsAfterFinished": null}})),
-        ))
+            json!({"spec": {"ttlSecondsAfterFinished": null}}),
+        )
         .await?;
         publish(
             ctx,

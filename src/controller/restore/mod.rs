@@ -10,13 +10,13 @@ use std::sync::Arc;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use serde_json::json;
 
 use self::plan::{Blocker, RestoreObservation, plan_restore};
 use crate::api::{KafkaRestore, condition as c};
-use crate::controller::calls::{get_opt, timed};
+use crate::controller::calls::{get_opt, list, merge_patch};
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::Result;
 use crate::controller::events::announce;
@@ -73,9 +73,11 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
         .map(|j| (**j).clone())
         .collect();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
-    let pvc_list = timed(pvcs.list(&ListParams::default().labels(&names::restore_selector(&name))))
-        .await?
-        .items;
+    let pvc_list = list(
+        &pvcs,
+        &ListParams::default().labels(&names::restore_selector(&name)),
+    )
+    .await?;
     let backup_storage = backup_storage(ctx, &namespace, &restore.spec.backup_ref.name).await?;
     let connection = connection(ctx, &namespace, restore.spec.cluster()).await?;
     let summary = match plan::finished_job_without_figures(restore, &cached_jobs) {
@@ -106,10 +108,11 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
         live_restore = fresh;
         let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
         observation.restore = &live_restore;
-        observation.jobs =
-            timed(jobs.list(&ListParams::default().labels(&names::restore_selector(&name))))
-                .await?
-                .items;
+        observation.jobs = list(
+            &jobs,
+            &ListParams::default().labels(&names::restore_selector(&name)),
+        )
+        .await?;
         observation.active_pods = active_restore_pods(ctx, &namespace, &name).await?;
         plan = plan_restore(&observation)?;
     }
@@ -137,11 +140,11 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
         .any(|(k, v)| current.labels().get(k) != Some(v));
     if labels_differ {
         let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-        timed(restores.patch(
+        merge_patch(
+            &restores,
             &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": plan.labels}})),
-        ))
+            json!({"metadata": {"labels": plan.labels}}),
+        )
         .await?;
     }
     Ok(Action::requeue(plan.requeue.after()))

@@ -7,7 +7,7 @@ use kube::api::{Api, ListParams};
 use crate::api::KafkaBackup;
 use crate::api::backup::BackupStorage;
 use crate::controller::Context;
-use crate::controller::calls::{get_opt, timed};
+use crate::controller::calls::{get_opt, list};
 use crate::controller::error::Result;
 use crate::controller::names;
 use crate::controller::restore::plan::Blocker;
@@ -23,9 +23,8 @@ pub(crate) async fn active_restore_pods(
 ) -> Result<usize> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let selector = ListParams::default().labels(&names::restore_children_selector(name));
-    Ok(timed(pods.list(&selector))
+    Ok(list(&pods, &selector)
         .await?
-        .items
         .iter()
         .filter(|p| plan::pod_may_still_run(p))
         .count())
