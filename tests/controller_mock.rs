@@ -220,7 +220,9 @@ fn status_event_labels() -> Vec<Expect> {
     vec![
         expect(
             Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders/status?"),
+            format!(
+                "{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"
+            ),
             StatusCode::OK,
             restore(),
         ),
@@ -232,7 +234,9 @@ fn status_event_labels() -> Vec<Expect> {
         ),
         expect(
             Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders?"),
+            format!(
+                "{NS}/kafkarestores/restore-orders?&force=true&fieldManager=kafka-backup-operator"
+            ),
             StatusCode::OK,
             restore(),
         ),
@@ -342,7 +346,7 @@ async fn r1_a_job_of_another_owner_in_the_way_is_a_conflict_never_adopted() {
     ));
     script.push(expect(
         Method::PATCH,
-        format!("{NS}/kafkarestores/restore-orders/status?"),
+        format!("{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"),
         StatusCode::OK,
         restore(),
     ));
@@ -618,7 +622,9 @@ async fn r10_an_invalid_spec_gets_a_condition_not_a_job() {
     invalid["spec"]["backoffLimit"] = json!(-1);
     let script = vec![expect(
         Method::PATCH,
-        format!("{NS}/kafkarestores/restore-orders/status?"),
+        format!(
+            "{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"
+        ),
         StatusCode::OK,
         invalid.clone(),
     )];
@@ -733,7 +739,7 @@ async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
         ),
         expect(
             Method::PATCH,
-            format!("{NS}/kafkabackups/daily-backup/status?"),
+            format!("{NS}/kafkabackups/daily-backup/status?&force=true&fieldManager=kafka-backup-operator"),
             StatusCode::OK,
             backup(),
         ),
@@ -772,20 +778,30 @@ async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
     );
 
     // Second pass with what was written: the run is recorded, its pods are not read
-    // again, and nothing is written.
+    // again, and no status is written. The ConfigMap is applied again, unchanged (a
+    // no-op for the API server; a hand edit would be put back).
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let mut script = backup_reads(vec![finished_backup_job()]);
-    script.push(expect(
-        Method::GET,
-        "/api/v1/namespaces/kafka/configmaps/daily-backup-backup-config",
-        StatusCode::OK,
-        config_map,
-    ));
+    script.extend([
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/kafka/configmaps/daily-backup-backup-config",
+            StatusCode::OK,
+            config_map.clone(),
+        ),
+        expect(
+            Method::PATCH,
+            "/api/v1/namespaces/kafka/configmaps/daily-backup-backup-config?&force=true&fieldManager=kafka-backup-operator",
+            StatusCode::OK,
+            config_map.clone(),
+        ),
+    ]);
     let server = tokio::spawn(serve(handle, script));
     let settled: KafkaBackup = serde_json::from_value(backup_in_progress(status)).unwrap();
     reconcile_backup(Arc::new(settled), context(client, vec![]))
         .await
         .unwrap();
-    server.await.unwrap();
+    let sent = server.await.unwrap();
+    assert_eq!(sent[3], config_map, "the same ConfigMap");
 }

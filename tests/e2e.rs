@@ -509,6 +509,53 @@ async fn r4_deleting_the_restore_removes_jobs_pods_and_pvc() {
     .await;
 }
 
+/// The CronJob is applied on every reconcile: a hand edit of a field the operator sets
+/// is put back; a field it does not set (a label of the user's) stays.
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn a_hand_edit_of_the_cronjob_is_put_back() {
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::new(&client, "handedit").await;
+    ns.apply::<KafkaBackup>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "daily-backup"},
+        "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "schedule": {"cron": "0 2 * * *"},
+                 "storage": {"type": "s3", "s3": {"bucket": "my-kafka-backups"}}}
+    }))
+    .await;
+    eventually("the CronJob", || async {
+        ns.api::<CronJob>()
+            .get_opt("daily-backup-backup")
+            .await
+            .ok()?
+    })
+    .await;
+    kubectl(
+        &[
+            "patch",
+            "cronjob",
+            "daily-backup-backup",
+            "-n",
+            &ns.name,
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"labels":{"team":"payments"}},"spec":{"schedule":"*/5 * * * *"}}"#,
+        ],
+        None,
+    );
+    let cronjob = eventually("the schedule put back", || async {
+        let cronjob = ns.api::<CronJob>().get("daily-backup-backup").await.ok()?;
+        (cronjob.spec.as_ref()?.schedule == "0 2 * * *").then_some(cronjob)
+    })
+    .await;
+    assert_eq!(
+        cronjob.labels().get("team").map(String::as_str),
+        Some("payments")
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs a cluster: make e2e"]
 async fn r8_a_backup_schedule_makes_a_cronjob_with_the_backoff_limit() {
@@ -943,6 +990,16 @@ async fn versions(ns: &TestNamespace) -> Vec<(String, String)> {
     }
     for cm in ns.api::<ConfigMap>().list(&selector).await.unwrap().items {
         versions.push((cm.name_any(), cm.resource_version().unwrap()));
+    }
+    // The backup's own objects are applied on every reconcile; unchanged, none is written.
+    let backup = ns.api::<KafkaBackup>().get("daily-backup").await.unwrap();
+    versions.push(("backup".into(), backup.resource_version().unwrap()));
+    let of_backup = ListParams::default().labels("kafkabackup.com/backup=daily-backup");
+    for cm in ns.api::<ConfigMap>().list(&of_backup).await.unwrap().items {
+        versions.push((cm.name_any(), cm.resource_version().unwrap()));
+    }
+    for cronjob in ns.api::<CronJob>().list(&of_backup).await.unwrap().items {
+        versions.push((cronjob.name_any(), cronjob.resource_version().unwrap()));
     }
     versions
 }

@@ -56,15 +56,47 @@ where
         .items)
 }
 
-/// A JSON merge patch of one object.
+/// A JSON merge patch of one object under the operator's field manager: for a field of
+/// a Job (made once, R1) or one to take away from whoever set it.
 pub(crate) async fn merge_patch<K>(api: &Api<K>, name: &str, patch: serde_json::Value) -> Result<()>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
 {
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
     timed(
         call::<K>("patch", name),
-        api.patch(name, &PatchParams::default(), &Patch::Merge(patch)),
+        api.patch(name, &params, &Patch::Merge(patch)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Server-side apply of the labels the operator keeps on one of our resources; labels
+/// it stops keeping are removed, everyone else's stay.
+pub(crate) async fn apply_labels<K>(
+    api: &Api<K>,
+    name: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "metadata": {"name": name, "labels": labels},
+    });
+    timed(
+        Call::on::<K>("apply labels of", name),
+        api.patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(body),
+        ),
     )
     .await?;
     Ok(())

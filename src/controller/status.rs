@@ -1,9 +1,11 @@
-//! Writing the status of either kind, only when it changed (R3).
+//! Writing the status of either kind, only when it changed (R3), by server-side apply
+//! under the operator's field manager.
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use crate::constants::FIELD_MANAGER;
 use crate::controller::Context;
 use crate::controller::calls::timed;
 use crate::controller::error::Call;
@@ -26,8 +28,8 @@ impl ObservedStatus for crate::api::KafkaBackupStatus {
     }
 }
 
-/// Writes `new` as the status of `resource` unless it equals `old` (R3: an unchanged
-/// status is not written again).
+/// Applies `new` as the status of `resource` unless it equals `old` (R3: an unchanged
+/// status is not written again). What the operator no longer sets leaves the status.
 pub(crate) async fn write_status<K, S>(
     ctx: &Context,
     resource: &K,
@@ -49,12 +51,17 @@ where
         &resource.namespace().unwrap_or_default(),
     );
     let name = resource.name_any();
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": new,
+    });
     timed(
-        Call::on::<K>("patch status of", &name),
+        Call::on::<K>("apply status of", &name),
         api.patch_status(
             &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "status": new })),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(body),
         ),
     )
     .await?;

@@ -21,10 +21,6 @@ use crate::controller::restore::plan::Blocker;
 use crate::policy;
 use crate::worker::report::Summary;
 
-/// Annotation on the ConfigMap and CronJob with a hash of what was applied, so an
-/// unchanged child is not written again.
-pub const ANNOTATION_SPEC_HASH: &str = "kafkabackup.com/spec-hash";
-
 /// Everything the planner needs, gathered by the reconciler.
 pub struct BackupObservation<'a> {
     pub backup: &'a KafkaBackup,
@@ -46,9 +42,10 @@ pub struct BackupObservation<'a> {
 /// What the reconciler is to do.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlan {
-    /// A ConfigMap to apply, when it differs from the one in the cluster.
+    /// The worker ConfigMap, applied on every reconcile (server-side apply: unchanged, it
+    /// writes nothing; edited by hand, it is put back).
     pub config_map: Option<ConfigMap>,
-    /// A CronJob to apply, when it differs from the one in the cluster.
+    /// The CronJob of a schedule, applied on every reconcile like the ConfigMap.
     pub cronjob: Option<CronJob>,
     /// A CronJob to delete: the schedule was removed.
     pub delete_cronjob: Option<String>,
@@ -115,15 +112,12 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
             names::backup_labels(&name),
             &config,
         )?;
-        plan.config_map = changed(
-            config_map,
-            observed.config_map.as_ref().map(|c| &c.metadata),
-        );
+        plan.config_map = Some(config_map);
 
         match &defaulted.spec.schedule {
             Some(_) => {
                 let cronjob = build::backup_cronjob(&defaulted, connection, observed.defaults)?;
-                plan.cronjob = changed(cronjob, observed.cronjob.as_ref().map(|c| &c.metadata));
+                plan.cronjob = Some(cronjob);
             }
             None => {
                 plan.delete_cronjob = own_cronjob.map(|c| c.name_any());
@@ -359,37 +353,6 @@ pub fn next_run(cron: &str, time_zone: &str, now: &Time) -> Option<Time> {
         .find_next_occurrence(&now.0.to_zoned(zone), false)
         .ok()?;
     Some(Time(next.timestamp()))
-}
-
-/// Sets the hash annotation on `desired` and returns it only when the observed object
-/// carries a different hash (or does not exist).
-fn changed<T>(
-    mut desired: T,
-    observed: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
-) -> Option<T>
-where
-    T: kube::Resource + serde::Serialize,
-{
-    let hash = format!(
-        "{:016x}",
-        stable_hash(&serde_json::to_string(&desired).unwrap_or_default())
-    );
-    desired
-        .meta_mut()
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(ANNOTATION_SPEC_HASH.to_string(), hash.clone());
-    let current = observed
-        .and_then(|m| m.annotations.as_ref())
-        .and_then(|a| a.get(ANNOTATION_SPEC_HASH));
-    (current != Some(&hash)).then_some(desired)
-}
-
-/// 64-bit FNV-1a over the serialized object: stable across releases and processes.
-fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

@@ -12,11 +12,10 @@ use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
-use serde_json::json;
 
 use self::plan::{Blocker, RestoreObservation, plan_restore};
 use crate::api::{KafkaRestore, condition as c};
-use crate::controller::calls::{get_opt, list, merge_patch};
+use crate::controller::calls::{apply_labels, get_opt, list};
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::Result;
 use crate::controller::events::announce;
@@ -140,12 +139,7 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
         .any(|(k, v)| current.labels().get(k) != Some(v));
     if labels_differ {
         let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-        merge_patch(
-            &restores,
-            &name,
-            json!({"metadata": {"labels": plan.labels}}),
-        )
-        .await?;
+        apply_labels(&restores, &name, &plan.labels).await?;
     }
     Ok(Action::requeue(plan.requeue.after()))
 }

@@ -259,8 +259,17 @@ fn r3_steady_state_writes_nothing() {
     );
     let mut observed = backup.clone();
     observed.status = Some(first.status.clone());
-    let second = plan(&observed, vec![], Some(config_map), Some(cronjob));
-    assert!(second.config_map.is_none() && second.cronjob.is_none() && second.create_job.is_none());
+    let second = plan(
+        &observed,
+        vec![],
+        Some(config_map.clone()),
+        Some(cronjob.clone()),
+    );
+    // The same objects are applied again, which the API server takes as no change; no
+    // Job, and the same status.
+    assert_eq!(second.config_map, Some(config_map));
+    assert_eq!(second.cronjob, Some(cronjob));
+    assert!(second.create_job.is_none());
     assert_eq!(second.status, first.status);
 }
 
