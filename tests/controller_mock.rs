@@ -136,12 +136,24 @@ fn not_found() -> Value {
 }
 
 fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
+    context_counting(
+        client,
+        jobs,
+        &mut prometheus_client::registry::Registry::default(),
+    )
+}
+
+/// A context whose metrics are registered in `registry`, to read them back.
+fn context_counting(
+    client: kube::Client,
+    jobs: Vec<Job>,
+    registry: &mut prometheus_client::registry::Registry,
+) -> Arc<Context> {
     let (store, mut writer) = reflector::store();
     for job in jobs {
         writer.apply_watcher_event(&watcher::Event::Apply(job));
     }
-    let metrics =
-        ControllerMetrics::register(&mut prometheus_client::registry::Registry::default());
+    let metrics = ControllerMetrics::register(registry);
     Arc::new(Context::new(
         client,
         store,
@@ -752,10 +764,30 @@ async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
     ]);
     let server = tokio::spawn(serve(handle, script));
     let backup: KafkaBackup = serde_json::from_value(backup_in_progress(json!({}))).unwrap();
-    reconcile_backup(Arc::new(backup), context(client, vec![]))
-        .await
-        .unwrap();
+    let mut registry = prometheus_client::registry::Registry::default();
+    reconcile_backup(
+        Arc::new(backup),
+        context_counting(client, vec![], &mut registry),
+    )
+    .await
+    .unwrap();
     let sent = server.await.unwrap();
+    // Every write is counted, by verb and kind; reads are not.
+    let mut metrics = String::new();
+    prometheus_client::encoding::text::encode(&mut metrics, &registry).unwrap();
+    let mut writes: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("controller_api_writes_total{"))
+        .collect();
+    writes.sort();
+    assert_eq!(
+        writes,
+        [
+            r#"controller_api_writes_total{verb="apply status of",kind="KafkaBackup"} 1"#,
+            r#"controller_api_writes_total{verb="apply",kind="ConfigMap"} 1"#,
+        ],
+        "{metrics}"
+    );
     let config_map = sent[4].clone();
     let status = sent[5]["status"].clone();
     let last = &status["lastBackup"];

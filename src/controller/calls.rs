@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::constants::FIELD_MANAGER;
 use crate::controller::error::{Call, Error, Result};
+use crate::controller::metrics::ControllerMetrics;
 use crate::controller::ownership;
 
 /// How long any single API call may take.
@@ -24,6 +25,19 @@ pub(crate) async fn timed<T>(
         Ok(Err(source)) => Err(Error::Api { call, source }),
         Err(_) => Err(Error::Timeout { call }),
     }
+}
+
+/// Runs one write to the API like [`timed`], and counts it in the metrics when it
+/// succeeds.
+pub(crate) async fn write<T>(
+    metrics: &ControllerMetrics,
+    call: Call,
+    request: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T> {
+    let (verb, kind) = (call.verb, call.kind.clone());
+    let answer = timed(call, request).await?;
+    metrics.wrote(verb, &kind);
+    Ok(answer)
 }
 
 /// The call `verb` on `name` of the kind of `K`, for kinds whose type is static or not.
@@ -58,7 +72,12 @@ where
 
 /// A JSON merge patch of one object under the operator's field manager: for a field of
 /// a Job (made once, R1) or one to take away from whoever set it.
-pub(crate) async fn merge_patch<K>(api: &Api<K>, name: &str, patch: serde_json::Value) -> Result<()>
+pub(crate) async fn merge_patch<K>(
+    metrics: &ControllerMetrics,
+    api: &Api<K>,
+    name: &str,
+    patch: serde_json::Value,
+) -> Result<()>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
@@ -67,7 +86,8 @@ where
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
-    timed(
+    write(
+        metrics,
         call::<K>("patch", name),
         api.patch(name, &params, &Patch::Merge(patch)),
     )
@@ -78,6 +98,7 @@ where
 /// Server-side apply of the labels the operator keeps on one of our resources; labels
 /// it stops keeping are removed, everyone else's stay.
 pub(crate) async fn apply_labels<K>(
+    metrics: &ControllerMetrics,
     api: &Api<K>,
     name: &str,
     labels: &std::collections::BTreeMap<String, String>,
@@ -90,7 +111,8 @@ where
         "kind": K::kind(&()),
         "metadata": {"name": name, "labels": labels},
     });
-    timed(
+    write(
+        metrics,
         Call::on::<K>("apply labels of", name),
         api.patch(
             name,
@@ -120,7 +142,12 @@ pub(crate) enum Creation {
 
 /// Creates `object` for `owner`. AlreadyExists is adopted only when the existing object's
 /// controller owner reference carries the owner's UID (R1); otherwise the name is taken.
-pub(crate) async fn create_or_adopt<K, O>(api: &Api<K>, object: &K, owner: &O) -> Result<Creation>
+pub(crate) async fn create_or_adopt<K, O>(
+    metrics: &ControllerMetrics,
+    api: &Api<K>,
+    object: &K,
+    owner: &O,
+) -> Result<Creation>
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -134,7 +161,13 @@ where
         ..Default::default()
     };
     let name = object.name_any();
-    match timed(Call::on::<K>("create", &name), api.create(&params, object)).await {
+    match write(
+        metrics,
+        Call::on::<K>("create", &name),
+        api.create(&params, object),
+    )
+    .await
+    {
         Ok(_) => {
             tracing::info!(kind = K::kind(&()).as_ref(), %name, "created");
             Ok(Creation::Created)
@@ -171,7 +204,7 @@ where
 }
 
 /// Server-side apply under the operator's field manager.
-pub(crate) async fn apply<K>(api: &Api<K>, object: &K) -> Result<()>
+pub(crate) async fn apply<K>(metrics: &ControllerMetrics, api: &Api<K>, object: &K) -> Result<()>
 where
     K: Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
@@ -183,7 +216,8 @@ where
     })?;
     body["apiVersion"] = json!(K::api_version(&K::DynamicType::default()));
     body["kind"] = json!(K::kind(&K::DynamicType::default()));
-    timed(
+    write(
+        metrics,
         call::<K>("apply", &name),
         api.patch(
             &name,
@@ -196,12 +230,18 @@ where
 }
 
 /// Deletes one object with Background propagation; gone already is fine.
-pub(crate) async fn delete<K>(api: &Api<K>, name: &str) -> Result<()>
+pub(crate) async fn delete<K>(metrics: &ControllerMetrics, api: &Api<K>, name: &str) -> Result<()>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    match timed(call::<K>("delete", name), api.delete(name, &background())).await {
+    match write(
+        metrics,
+        call::<K>("delete", name),
+        api.delete(name, &background()),
+    )
+    .await
+    {
         Ok(_) => Ok(()),
         Err(gone) if gone.status_code() == Some(404) => Ok(()),
         Err(e) => Err(e),
@@ -211,6 +251,7 @@ where
 /// Deletes, with Background propagation, the objects of `list` that the operator made
 /// for one of `owner_uids`; returns them.
 pub(crate) async fn delete_owned<K>(
+    metrics: &ControllerMetrics,
     api: &Api<K>,
     selection: &ListParams,
     owner_uids: &[String],
@@ -227,7 +268,7 @@ where
         if !ours {
             continue;
         }
-        delete(api, &object.name_any()).await?;
+        delete(metrics, api, &object.name_any()).await?;
         deleted.push(object);
     }
     Ok(deleted)

@@ -86,24 +86,30 @@ pub(crate) async fn cleanup(
     let mut deleted = 0;
     if !restore {
         let cronjobs = Api::<CronJob>::namespaced(client.clone(), namespace);
-        for cronjob in delete_owned(&cronjobs, &list, &owners).await? {
+        for cronjob in delete_owned(&ctx.metrics, &cronjobs, &list, &owners).await? {
             owners.extend(cronjob.uid());
             deleted += 1;
         }
     }
     let jobs = Api::<Job>::namespaced(client.clone(), namespace);
-    let deleted_jobs = delete_owned(&jobs, &list, &owners).await?;
+    let deleted_jobs = delete_owned(&ctx.metrics, &jobs, &list, &owners).await?;
     deleted += deleted_jobs.len();
     let job_uids: Vec<String> = deleted_jobs.iter().filter_map(|j| j.uid()).collect();
     // Background propagation hands the pods to the garbage collector; deleting them here
     // too means no Completed pod outlives the resource, whatever the collector's pace.
     let pods = Api::<Pod>::namespaced(client.clone(), namespace);
-    deleted += delete_owned(&pods, &list, &job_uids).await?.len();
+    deleted += delete_owned(&ctx.metrics, &pods, &list, &job_uids)
+        .await?
+        .len();
     let config_maps = Api::<ConfigMap>::namespaced(client.clone(), namespace);
-    deleted += delete_owned(&config_maps, &list, &owners).await?.len();
+    deleted += delete_owned(&ctx.metrics, &config_maps, &list, &owners)
+        .await?
+        .len();
     if restore {
         let pvcs = Api::<PersistentVolumeClaim>::namespaced(client, namespace);
-        deleted += delete_owned(&pvcs, &list, &owners).await?.len();
+        deleted += delete_owned(&ctx.metrics, &pvcs, &list, &owners)
+            .await?
+            .len();
     }
     tracing::info!(%namespace, %selector, deleted, "cleaned up");
     Ok(Action::await_change())

@@ -15,6 +15,12 @@ struct KindLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WriteLabels {
+    verb: &'static str,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
     kind: &'static str,
     class: &'static str,
@@ -27,6 +33,7 @@ pub struct ControllerMetrics {
     errors: Family<ErrorLabels, Counter>,
     duration: Family<KindLabel, Histogram>,
     jobs_created: Family<KindLabel, Counter>,
+    writes: Family<WriteLabels, Counter>,
 }
 
 impl ControllerMetrics {
@@ -39,6 +46,7 @@ impl ControllerMetrics {
                 Histogram::new(exponential_buckets(0.001, 2.0, 14))
             }),
             jobs_created: Family::default(),
+            writes: Family::default(),
         };
         let sub = registry.sub_registry_with_prefix("controller");
         sub.register(
@@ -60,6 +68,11 @@ impl ControllerMetrics {
             "jobs_created",
             "Jobs created, by kind of owner",
             metrics.jobs_created.clone(),
+        );
+        sub.register(
+            "api_writes",
+            "Writes to the API server that succeeded, by verb and kind of object",
+            metrics.writes.clone(),
         );
         metrics
     }
@@ -84,5 +97,15 @@ impl ControllerMetrics {
 
     pub fn job_created(&self, kind: &'static str) {
         self.jobs_created.get_or_create(&KindLabel { kind }).inc();
+    }
+
+    /// Counts one write to the API server.
+    pub fn wrote(&self, verb: &'static str, kind: &str) {
+        self.writes
+            .get_or_create(&WriteLabels {
+                verb,
+                kind: kind.to_string(),
+            })
+            .inc();
     }
 }

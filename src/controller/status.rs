@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::constants::FIELD_MANAGER;
 use crate::controller::Context;
-use crate::controller::calls::timed;
+use crate::controller::calls::write;
 use crate::controller::error::Call;
 use crate::controller::error::Result;
 
@@ -56,7 +56,8 @@ where
         "kind": K::kind(&()),
         "status": new,
     });
-    timed(
+    write(
+        &ctx.metrics,
         Call::on::<K>("apply status of", &name),
         api.patch_status(
             &name,

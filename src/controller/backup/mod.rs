@@ -81,16 +81,16 @@ pub(crate) async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<
     };
     let plan = plan_backup(&observation)?;
     if let Some(config_map) = &plan.config_map {
-        apply(&config_maps, config_map).await?;
+        apply(&ctx.metrics, &config_maps, config_map).await?;
     }
     if let Some(cronjob) = &plan.cronjob {
-        apply(&cronjobs, cronjob).await?;
+        apply(&ctx.metrics, &cronjobs, cronjob).await?;
     }
     if let Some(cronjob) = &plan.delete_cronjob {
-        delete(&cronjobs, cronjob).await?;
+        delete(&ctx.metrics, &cronjobs, cronjob).await?;
     }
     if let Some(job) = &plan.create_job {
-        match create_or_adopt(&jobs, job, backup).await? {
+        match create_or_adopt(&ctx.metrics, &jobs, job, backup).await? {
             Creation::Created => ctx.metrics.job_created("KafkaBackup"),
             Creation::Adopted => {}
             Creation::Taken(message) => {

@@ -36,7 +36,8 @@ pub(crate) async fn apply_restore_plan(
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
     if let Some(pvc) = &plan.create_pvc {
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
-        if let Creation::Taken(message) = create_or_adopt(&pvcs, pvc, restore).await? {
+        if let Creation::Taken(message) = create_or_adopt(&ctx.metrics, &pvcs, pvc, restore).await?
+        {
             return Ok(Applied::NameTaken(message));
         }
     }
@@ -46,20 +47,27 @@ pub(crate) async fn apply_restore_plan(
         if let Some(message) = taken_by_another(existing.as_ref(), restore) {
             return Ok(Applied::NameTaken(message));
         }
-        apply(&config_maps, config_map).await?;
+        apply(&ctx.metrics, &config_maps, config_map).await?;
     }
     if let Some(job) = &plan.create_job {
-        match create_or_adopt(&jobs, job, restore).await? {
+        match create_or_adopt(&ctx.metrics, &jobs, job, restore).await? {
             Creation::Created => ctx.metrics.job_created("KafkaRestore"),
             Creation::Adopted => {}
             Creation::Taken(message) => return Ok(Applied::NameTaken(message)),
         }
     }
     if let Some((job, suspend)) = &plan.suspend_job {
-        merge_patch(&jobs, job, json!({"spec": {"suspend": suspend}})).await?;
+        merge_patch(
+            &ctx.metrics,
+            &jobs,
+            job,
+            json!({"spec": {"suspend": suspend}}),
+        )
+        .await?;
     }
     for job in &plan.clear_ttl {
         merge_patch(
+            &ctx.metrics,
             &jobs,
             job,
             json!({"spec": {"ttlSecondsAfterFinished": null}}),

@@ -139,7 +139,7 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
         .any(|(k, v)| current.labels().get(k) != Some(v));
     if labels_differ {
         let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-        apply_labels(&restores, &name, &plan.labels).await?;
+        apply_labels(&ctx.metrics, &restores, &name, &plan.labels).await?;
     }
     Ok(Action::requeue(plan.requeue.after()))
 }
