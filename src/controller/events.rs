@@ -8,6 +8,7 @@ use crate::api::condition as c;
 use crate::controller::Context;
 use crate::controller::conditions;
 use crate::controller::status::ObservedStatus;
+use crate::controller::waiting::Waiting;
 
 /// Publishes an Event when the Ready reason changes, with the new Ready message.
 pub(crate) async fn announce<K, S>(ctx: &Context, resource: &K, old: Option<&S>, new: &S)
@@ -31,13 +32,8 @@ where
 /// The Event type of a Ready reason: Warning for what needs a person.
 pub(crate) fn event_type(reason: &str) -> EventType {
     match reason {
-        c::RESTORE_FAILED
-        | c::BACKUP_FAILED
-        | c::INVALID_SPEC
-        | c::NAME_CONFLICT
-        | "BackupNotFound"
-        | "ClusterNotReady" => EventType::Warning,
-        _ => EventType::Normal,
+        c::RESTORE_FAILED | c::BACKUP_FAILED => EventType::Warning,
+        other => Waiting::from_reason(other).map_or(EventType::Normal, Waiting::event_type),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod restore;
 pub mod run;
 pub(crate) mod status;
 pub mod strimzi;
+pub mod waiting;
 
 use std::time::Duration;
 
@@ -40,10 +41,10 @@ pub use self::run::{
 use crate::constants::{ANNOTATION_PAUSE, FIELD_MANAGER};
 
 /// Resync of a settled resource, as a safety net beside the watches.
-pub(crate) const RESYNC: Duration = restore::plan::Requeue::Resync.after();
+pub(crate) const RESYNC: Duration = waiting::Requeue::Resync.after();
 
 /// Retry of a resource waiting on something not watched (a KafkaBackup, a Strimzi Kafka).
-pub(crate) const WAIT_RETRY: Duration = restore::plan::Requeue::Waiting.after();
+pub(crate) const WAIT_RETRY: Duration = waiting::Requeue::Waiting.after();
 
 /// Whether a resource carries `strimzi.io/pause-reconciliation: "true"`.
 pub fn is_paused<K: Resource>(resource: &K) -> bool {

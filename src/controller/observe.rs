@@ -5,13 +5,13 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DynamicObject, ListParams};
 
-use crate::api::{ClusterSource, SecretKeyRef, condition as c};
+use crate::api::{ClusterSource, SecretKeyRef};
 use crate::controller::Context;
 use crate::controller::build::Connection;
 use crate::controller::calls::{list, timed};
 use crate::controller::error::{Call, Result};
-use crate::controller::restore::plan::Blocker;
 use crate::controller::strimzi;
+use crate::controller::waiting::{Blocker, Waiting};
 
 pub(crate) fn now() -> Time {
     Time(jiff::Timestamp::now())
@@ -46,7 +46,7 @@ pub(crate) async fn connection(
 ) -> Result<Result<Connection, Blocker>> {
     match source {
         None => Ok(Err(Blocker {
-            reason: c::INVALID_SPEC,
+            why: Waiting::InvalidSpec,
             message: "set spec.strimziClusterRef or spec.kafka".into(),
         })),
         Some(ClusterSource::Direct(kafka)) => Ok(Ok(Connection {
@@ -75,7 +75,7 @@ pub(crate) async fn connection(
                     authentication: None,
                 })
                 .map_err(|e| Blocker {
-                    reason: "ClusterNotReady",
+                    why: Waiting::ClusterNotReady,
                     message: e.to_string(),
                 }))
         }

@@ -20,8 +20,8 @@ use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::{Error, Result};
 use crate::controller::events::{announce, publish};
 use crate::controller::observe::{connection, now, worker_summary};
-use crate::controller::restore::plan::Blocker;
 use crate::controller::status::write_status;
+use crate::controller::waiting::{Blocker, Waiting};
 use crate::controller::{Context, RESYNC, WAIT_RETRY, is_paused};
 use crate::controller::{conditions, names};
 use crate::policy;
@@ -52,7 +52,7 @@ pub(crate) async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<
         connection(ctx, &namespace, backup.spec.cluster()).await?
     } else {
         Err(Blocker {
-            reason: c::INVALID_SPEC,
+            why: Waiting::InvalidSpec,
             message: review.denial_message(),
         })
     };

@@ -17,7 +17,7 @@ use crate::controller::build::{self, Connection, JobDefaults};
 use crate::controller::conditions::{self, Want};
 use crate::controller::names;
 use crate::controller::ownership;
-use crate::controller::restore::plan::Blocker;
+use crate::controller::waiting::{Blocker, Waiting};
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -90,7 +90,7 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
         });
     let connection = match taken {
         Some(message) => Err(Blocker {
-            reason: c::NAME_CONFLICT,
+            why: Waiting::NameConflict,
             message,
         }),
         None => observed.connection.clone(),
@@ -145,13 +145,13 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
     let last = history.first().cloned();
     let schedule = defaulted.spec.schedule.as_ref();
     let wants = match (&connection, running, &last) {
-        (Err(blocker), _, _) if blocker.reason == c::NAME_CONFLICT => vec![
-            Want::new(c::READY, false, blocker.reason, &blocker.message),
-            Want::new(c::ERROR, true, blocker.reason, &blocker.message),
+        (Err(blocker), _, _) if blocker.why == Waiting::NameConflict => vec![
+            Want::new(c::READY, false, blocker.reason(), &blocker.message),
+            Want::new(c::ERROR, true, blocker.reason(), &blocker.message),
         ],
         (Err(blocker), _, _) => vec![
-            Want::new(c::READY, false, blocker.reason, &blocker.message),
-            Want::new(c::ERROR, false, blocker.reason, "waiting, not failed"),
+            Want::new(c::READY, false, blocker.reason(), &blocker.message),
+            Want::new(c::ERROR, false, blocker.reason(), "waiting, not failed"),
         ],
         (_, running, _) if running > 0 => vec![
             Want::new(

@@ -13,8 +13,8 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 
-use self::plan::{Blocker, RestoreObservation, plan_restore};
-use crate::api::{KafkaRestore, condition as c};
+use self::plan::{Blocker, RestoreObservation, Waiting, plan_restore};
+use crate::api::KafkaRestore;
 use crate::controller::calls::{apply_labels, get_opt, list};
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::Result;
@@ -52,10 +52,7 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     let name = restore.name_any();
     let review = policy::validate_restore(restore);
     if !review.is_allowed() {
-        let blocker = Blocker {
-            reason: c::INVALID_SPEC,
-            message: review.denial_message(),
-        };
+        let blocker = Blocker::new(Waiting::InvalidSpec, review.denial_message());
         let status = plan::blocked_status(restore, &blocker, now());
         write_status(ctx, restore, restore.status.as_ref(), &status).await?;
         return Ok(Action::await_change());
@@ -120,10 +117,7 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     match apply_restore_plan(ctx, current, &plan).await? {
         Applied::Done => {}
         Applied::NameTaken(message) => {
-            let blocker = Blocker {
-                reason: c::NAME_CONFLICT,
-                message,
-            };
+            let blocker = Blocker::new(Waiting::NameConflict, message);
             let status = plan::blocked_status(current, &blocker, now());
             write_status(ctx, current, current.status.as_ref(), &status).await?;
             announce(ctx, current, current.status.as_ref(), &status).await;

@@ -10,7 +10,7 @@ use crate::controller::Context;
 use crate::controller::calls::{get_opt, list};
 use crate::controller::error::Result;
 use crate::controller::names;
-use crate::controller::restore::plan::Blocker;
+use crate::controller::waiting::{Blocker, Waiting};
 
 use super::plan;
 
@@ -40,7 +40,7 @@ pub(crate) async fn backup_storage(
     Ok(match get_opt(&backups, name).await? {
         Some(backup) => Ok(backup.spec.storage),
         None => Err(Blocker {
-            reason: "BackupNotFound",
+            why: Waiting::BackupNotFound,
             message: format!(
                 "spec.backupRef.name: KafkaBackup '{name}' not found in namespace '{namespace}'"
             ),

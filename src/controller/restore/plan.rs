@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -19,6 +18,7 @@ use crate::controller::build::{self, Connection, JobDefaults};
 use crate::controller::conditions::{self, Want};
 use crate::controller::names::{self, LABEL_ATTEMPT};
 use crate::controller::ownership;
+pub use crate::controller::waiting::{Blocker, Requeue, Waiting};
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -45,14 +45,6 @@ pub struct RestoreObservation<'a> {
     pub summary: Option<Summary>,
 }
 
-/// Something outside the restore that keeps a Job from being made, with a condition
-/// reason and a message for the user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Blocker {
-    pub reason: &'static str,
-    pub message: String,
-}
-
 /// What the reconciler is to do.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestorePlan {
@@ -70,28 +62,6 @@ pub struct RestorePlan {
     pub status: KafkaRestoreStatus,
     /// When to look again if nothing changes before.
     pub requeue: Requeue,
-}
-
-/// When a restore is reconciled again if no watch event comes first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Requeue {
-    /// Settled or driven by watches: only the periodic resync.
-    #[default]
-    Resync,
-    /// Waiting for something not watched (a KafkaBackup, a Strimzi Kafka).
-    Waiting,
-    /// Waiting for pods to stop: soon, since pods are not watched.
-    Soon,
-}
-
-impl Requeue {
-    pub const fn after(self) -> Duration {
-        match self {
-            Requeue::Resync => Duration::from_secs(300),
-            Requeue::Waiting => Duration::from_secs(30),
-            Requeue::Soon => Duration::from_secs(3),
-        }
-    }
 }
 
 impl RestorePlan {
@@ -381,9 +351,14 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
             (Err(blocker), _) | (_, Err(blocker)) => {
                 plan.requeue = Requeue::Waiting;
                 wants = vec![
-                    Want::new(c::READY, false, blocker.reason, &blocker.message),
-                    Want::new(c::RESTORE_COMPLETE, false, blocker.reason, &blocker.message),
-                    Want::new(c::ERROR, false, blocker.reason, "waiting, not failed"),
+                    Want::new(c::READY, false, blocker.reason(), &blocker.message),
+                    Want::new(
+                        c::RESTORE_COMPLETE,
+                        false,
+                        blocker.reason(),
+                        &blocker.message,
+                    ),
+                    Want::new(c::ERROR, false, blocker.reason(), "waiting, not failed"),
                 ];
             }
             (Ok(_), Ok(_))
@@ -391,10 +366,10 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                     .iter()
                     .find(|j| j.name_any() == names::restore_job_name(&name, attempt + 1)) =>
             {
-                let blocker = Blocker {
-                    reason: c::NAME_CONFLICT,
-                    message: ownership::conflict_message(*other, "KafkaRestore"),
-                };
+                let blocker = Blocker::new(
+                    Waiting::NameConflict,
+                    ownership::conflict_message(*other, "KafkaRestore"),
+                );
                 wants = blocked_wants(false, &blocker);
             }
             (Ok(storage), Ok(connection)) => {
@@ -497,14 +472,14 @@ fn running_wants(message: &str) -> Vec<Want> {
 /// Conditions of a restore that cannot go on until a person acts.
 fn blocked_wants(completed: bool, blocker: &Blocker) -> Vec<Want> {
     vec![
-        Want::new(c::READY, false, blocker.reason, &blocker.message),
+        Want::new(c::READY, false, blocker.reason(), &blocker.message),
         Want::new(
             c::RESTORE_COMPLETE,
             completed,
-            blocker.reason,
+            blocker.reason(),
             &blocker.message,
         ),
-        Want::new(c::ERROR, true, blocker.reason, &blocker.message),
+        Want::new(c::ERROR, true, blocker.reason(), &blocker.message),
     ]
 }
 

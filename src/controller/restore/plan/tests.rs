@@ -400,7 +400,7 @@ fn r1_lost_status_write_adopts_the_existing_job() {
 fn missing_backup_or_cluster_blocks_with_a_reason() {
     let mut case = Case::new(KafkaRestore::test());
     case.backup = Err(Blocker {
-        reason: "BackupNotFound",
+        why: Waiting::BackupNotFound,
         message: "spec.backupRef.name: KafkaBackup 'daily-backup' not found in namespace 'kafka'"
             .into(),
     });
