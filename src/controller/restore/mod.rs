@@ -2,8 +2,10 @@
 //! (pure, `plan`) → confirm a new Job live (R1) → apply → status, Event, labels.
 
 mod apply;
+mod attempt;
 mod observe;
 pub mod plan;
+mod status;
 
 use std::sync::Arc;
 

@@ -6,19 +6,23 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
 
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
 use crate::api::backup::BackupStorage;
-use crate::api::restore::RestoreAttempt;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
 use crate::constants::{ANNOTATION_CONTINUE, LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
 use crate::controller::build::{self, Connection, JobDefaults};
 use crate::controller::conditions::{self, Want};
-use crate::controller::names::{self, LABEL_ATTEMPT};
+use crate::controller::names::{self};
 use crate::controller::ownership;
 pub use crate::controller::waiting::{Blocker, Requeue, Waiting};
+
+use super::attempt::{JobState, attempt_of, begin, job_state};
+pub use super::attempt::{finished_job_without_figures, pod_may_still_run};
+pub use super::status::blocked_status;
+use super::status::{blocked_wants, disabled_wants, running_wants};
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -70,73 +74,6 @@ impl RestorePlan {
     pub fn needs_live_confirmation(&self) -> bool {
         self.create_job.is_some() || matches!(self.suspend_job, Some((_, false)))
     }
-}
-
-/// Whether a pod of the restore may still be writing its report: its phase is not final,
-/// or it is being deleted. A pod being deleted counts whatever its phase says: the pod
-/// garbage collector marks pods `Failed` before their containers are confirmed stopped
-/// (an unreachable node), and only the pod's removal proves its end (R5).
-pub fn pod_may_still_run(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_some()
-        || !matches!(
-            pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-            Some("Succeeded" | "Failed")
-        )
-}
-
-/// The Job of the restore's current attempt when it has finished and status does not
-/// carry the worker's figures yet: the reconciler reads its pod's termination message.
-pub fn finished_job_without_figures<'a>(
-    restore: &KafkaRestore,
-    jobs: &'a [Job],
-) -> Option<&'a Job> {
-    let recorded = restore.status.as_ref()?.restore.as_ref()?;
-    if recorded.records.is_some() {
-        return None;
-    }
-    jobs.iter()
-        .filter(|j| ownership::is_child_of(*j, restore))
-        .find(|j| j.name_any() == recorded.job_name)
-        .filter(|j| job_state(j) != JobState::Running)
-}
-
-/// The status of a new attempt: the worker's figures and failure belong to an attempt,
-/// and the next reports its own (its figures count from the start of the restore).
-fn begin(previous: RestoreAttempt, attempt: i32, job_name: String) -> RestoreAttempt {
-    RestoreAttempt {
-        attempt,
-        job_name,
-        records: None,
-        bytes: None,
-        failure: None,
-        ..previous
-    }
-}
-
-/// The state of a Job as the restore sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum JobState {
-    Running,
-    Succeeded,
-    Failed,
-}
-
-fn job_state(job: &Job) -> JobState {
-    let conditions = job.status.as_ref().and_then(|s| s.conditions.as_ref());
-    let holds = |type_: &str| {
-        conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == type_ && c.status == "True"))
-    };
-    if holds("Complete") {
-        JobState::Succeeded
-    } else if holds("Failed") {
-        JobState::Failed
-    } else {
-        JobState::Running
-    }
-}
-
-fn attempt_of(job: &Job) -> Option<i32> {
-    job.labels().get(LABEL_ATTEMPT).and_then(|a| a.parse().ok())
 }
 
 /// Plans one reconcile of a restore. Never plans a Job after `RestoreComplete=True`
@@ -459,49 +396,6 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
 /// made or changed; cleanup is the finalizer's work.
 pub fn is_idle(restore: &KafkaRestore) -> bool {
     restore.metadata.deletion_timestamp.is_some() || crate::controller::is_paused(restore)
-}
-
-fn running_wants(message: &str) -> Vec<Want> {
-    vec![
-        Want::new(c::READY, false, c::RESTORE_RUNNING, message),
-        Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_RUNNING, message),
-        Want::new(c::ERROR, false, c::RESTORE_RUNNING, "no error"),
-    ]
-}
-
-/// Conditions of a restore that cannot go on until a person acts.
-fn blocked_wants(completed: bool, blocker: &Blocker) -> Vec<Want> {
-    vec![
-        Want::new(c::READY, false, blocker.reason(), &blocker.message),
-        Want::new(
-            c::RESTORE_COMPLETE,
-            completed,
-            blocker.reason(),
-            &blocker.message,
-        ),
-        Want::new(c::ERROR, true, blocker.reason(), &blocker.message),
-    ]
-}
-
-fn disabled_wants(message: &str) -> Vec<Want> {
-    vec![
-        Want::new(c::READY, false, c::RESTORE_DISABLED, message),
-        Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_DISABLED, message),
-        Want::new(c::ERROR, false, c::RESTORE_DISABLED, "no error"),
-    ]
-}
-
-/// The status with nothing but the attempt bookkeeping, for a restore whose plan could
-/// not be made (an unusable spec): the reason is shown, nothing else changes.
-pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> KafkaRestoreStatus {
-    let old = restore.status.clone().unwrap_or_default();
-    let wants = blocked_wants(restore.is_completed(), blocker);
-    KafkaRestoreStatus {
-        observed_generation: restore.metadata.generation,
-        conditions: conditions::merge(&old.conditions, &wants, restore.metadata.generation, now),
-        restore: old.restore,
-        continued: old.continued,
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 use k8s_openapi::api::batch::v1::{JobCondition, JobSpec, JobStatus};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::*;
 use crate::api::backup::{S3Storage, StorageType};
+use crate::controller::names::LABEL_ATTEMPT;
 
 fn at(seconds: i64) -> Time {
     Time(jiff::Timestamp::from_second(seconds).unwrap())

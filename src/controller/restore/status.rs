@@ -1,0 +1,51 @@
+//! The conditions of a restore: running, disabled, blocked, and the status of a restore
+//! whose plan could not be made. Pure.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
+use crate::controller::conditions::{self, Want};
+use crate::controller::waiting::Blocker;
+
+pub(super) fn running_wants(message: &str) -> Vec<Want> {
+    vec![
+        Want::new(c::READY, false, c::RESTORE_RUNNING, message),
+        Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_RUNNING, message),
+        Want::new(c::ERROR, false, c::RESTORE_RUNNING, "no error"),
+    ]
+}
+
+/// Conditions of a restore that cannot go on until a person acts.
+pub(super) fn blocked_wants(completed: bool, blocker: &Blocker) -> Vec<Want> {
+    vec![
+        Want::new(c::READY, false, blocker.reason(), &blocker.message),
+        Want::new(
+            c::RESTORE_COMPLETE,
+            completed,
+            blocker.reason(),
+            &blocker.message,
+        ),
+        Want::new(c::ERROR, true, blocker.reason(), &blocker.message),
+    ]
+}
+
+pub(super) fn disabled_wants(message: &str) -> Vec<Want> {
+    vec![
+        Want::new(c::READY, false, c::RESTORE_DISABLED, message),
+        Want::new(c::RESTORE_COMPLETE, false, c::RESTORE_DISABLED, message),
+        Want::new(c::ERROR, false, c::RESTORE_DISABLED, "no error"),
+    ]
+}
+
+/// The status with nothing but the attempt bookkeeping, for a restore whose plan could
+/// not be made (an unusable spec): the reason is shown, nothing else changes.
+pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> KafkaRestoreStatus {
+    let old = restore.status.clone().unwrap_or_default();
+    let wants = blocked_wants(restore.is_completed(), blocker);
+    KafkaRestoreStatus {
+        observed_generation: restore.metadata.generation,
+        conditions: conditions::merge(&old.conditions, &wants, restore.metadata.generation, now),
+        restore: old.restore,
+        continued: old.continued,
+    }
+}
