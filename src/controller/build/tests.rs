@@ -1,5 +1,8 @@
+use k8s_openapi::api::core::v1::{EnvVar, PodSpec};
+
 use super::*;
 use crate::api::CertificateAndKey;
+use crate::api::PodTemplate;
 use crate::api::backup::{FilesystemStorage, S3CredentialsSecret, S3Storage};
 
 fn connection(authentication: Option<KafkaAuthentication>) -> Connection {
