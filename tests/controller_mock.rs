@@ -4,80 +4,20 @@
 //! finalizers, and no write at all in a steady state. These are not end-to-end tests:
 //! see tests/e2e.rs for those.
 
+#[path = "support/api_mock.rs"]
+mod api_mock;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::api::batch::v1::Job;
 use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
-use kafka_backup_operator::controller::build::JobDefaults;
-use kafka_backup_operator::controller::metrics::ControllerMetrics;
-use kafka_backup_operator::controller::{Context, reconcile_backup, reconcile_restore};
+use kafka_backup_operator::controller::{reconcile_backup, reconcile_restore};
 use kube::client::Body;
-use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
 use tower_test::mock;
 
-type Handle = mock::Handle<Request<Body>, Response<Body>>;
-
-/// One request the test expects, and the answer it gives.
-struct Expect {
-    method: Method,
-    /// The path and query the request must have, exactly.
-    uri: String,
-    status: StatusCode,
-    body: Value,
-}
-
-fn expect(method: Method, uri: impl Into<String>, status: StatusCode, body: Value) -> Expect {
-    Expect {
-        method,
-        uri: uri.into(),
-        status,
-        body,
-    }
-}
-
-/// Serves the expected requests in order; returns the bodies the client sent. Any other
-/// request fails the test, and so does one request too many.
-async fn serve(mut handle: Handle, script: Vec<Expect>) -> Vec<Value> {
-    let mut sent = Vec::new();
-    for step in script {
-        let (request, respond) =
-            tokio::time::timeout(Duration::from_secs(5), handle.next_request())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {} {}", step.method, step.uri))
-                .unwrap_or_else(|| panic!("client gone before {} {}", step.method, step.uri));
-        let uri = request.uri().to_string();
-        assert_eq!(
-            (request.method().clone(), uri.as_str()),
-            (step.method.clone(), step.uri.as_str()),
-            "unexpected request"
-        );
-        let bytes = request.into_body().collect_bytes().await.unwrap();
-        sent.push(if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        });
-        respond.send_response(
-            Response::builder()
-                .status(step.status)
-                .body(Body::from(serde_json::to_vec(&step.body).unwrap()))
-                .unwrap(),
-        );
-    }
-    // Nothing more may be asked: wait for the reconcile to drop its client.
-    let extra = tokio::time::timeout(Duration::from_secs(2), handle.next_request()).await;
-    if let Ok(Some((request, _))) = extra {
-        panic!(
-            "unexpected extra request {} {}",
-            request.method(),
-            request.uri()
-        );
-    }
-    sent
-}
+use self::api_mock::*;
 
 fn restore() -> Value {
     json!({
@@ -94,10 +34,6 @@ fn backup() -> Value {
         "metadata": {"name": "daily-backup", "namespace": "kafka", "uid": "uid-b"},
         "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "storage": {"type": "s3", "s3": {"bucket": "my-kafka-backups"}}}
     })
-}
-
-fn list(kind: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": []})
 }
 
 fn conflict(kind: &str, name: &str) -> Value {
@@ -124,45 +60,6 @@ fn child(kind: &str, name: &str, owner_kind: &str, uid: &str) -> Value {
                         "labels": {"kafkabackup.com/restore": "restore-orders",
                                    "app.kubernetes.io/managed-by": "kafka-backup-operator"},
                         "ownerReferences": owner(owner_kind, uid)}})
-}
-
-fn items(kind: &str, items: Vec<Value>) -> Value {
-    let api_version = if kind == "JobList" { "batch/v1" } else { "v1" };
-    json!({"apiVersion": api_version, "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items})
-}
-
-fn not_found() -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
-}
-
-fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
-    context_counting(
-        client,
-        jobs,
-        &mut prometheus_client::registry::Registry::default(),
-    )
-}
-
-/// A context whose metrics are registered in `registry`, to read them back.
-fn context_counting(
-    client: kube::Client,
-    jobs: Vec<Job>,
-    registry: &mut prometheus_client::registry::Registry,
-) -> Arc<Context> {
-    let (store, mut writer) = reflector::store();
-    for job in jobs {
-        writer.apply_watcher_event(&watcher::Event::Apply(job));
-    }
-    let metrics = ControllerMetrics::register(registry);
-    Arc::new(Context::new(
-        client,
-        store,
-        JobDefaults {
-            image: "kafka-backup-operator:test".into(),
-        },
-        metrics,
-        "test".into(),
-    ))
 }
 
 /// The requests of a first reconcile, up to and including the Job creation.
