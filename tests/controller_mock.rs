@@ -529,14 +529,23 @@ async fn r10_an_invalid_spec_gets_a_condition_not_a_job() {
     let client = kube::Client::new(service, "default");
     let mut invalid = restore();
     invalid["spec"]["backoffLimit"] = json!(-1);
-    let script = vec![expect(
-        Method::PATCH,
-        format!(
-            "{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"
+    let script = vec![
+        expect(
+            Method::PATCH,
+            format!(
+                "{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"
+            ),
+            StatusCode::OK,
+            invalid.clone(),
         ),
-        StatusCode::OK,
-        invalid.clone(),
-    )];
+        // The same Warning Event a backup with an invalid spec gets.
+        expect(
+            Method::POST,
+            "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+    ];
     let server = tokio::spawn(serve(handle, script));
     let restore: KafkaRestore = serde_json::from_value(invalid).unwrap();
     reconcile_restore(Arc::new(restore), context(client, vec![]))
@@ -550,6 +559,10 @@ async fn r10_an_invalid_spec_gets_a_condition_not_a_job() {
             .as_str()
             .unwrap()
             .contains("spec.backoffLimit")
+    );
+    assert_eq!(
+        (&sent[1]["type"], &sent[1]["reason"]),
+        (&json!("Warning"), &json!("InvalidSpec"))
     );
 }
 

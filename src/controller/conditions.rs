@@ -61,6 +61,38 @@ pub fn merge(
         .collect()
 }
 
+/// The Event a change of status calls for: the new Ready reason with its message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Announcement {
+    pub reason: String,
+    pub message: String,
+    /// A Warning (a failure, or something that waits on a person or on the cluster);
+    /// Normal otherwise.
+    pub warning: bool,
+}
+
+/// The Event to publish when the Ready reason changes from `old` to `new`; none when it
+/// stays.
+pub fn announcement(old: &[Condition], new: &[Condition]) -> Option<Announcement> {
+    let reason = ready_reason(new)?;
+    if ready_reason(old) == Some(reason) {
+        return None;
+    }
+    Some(Announcement {
+        reason: reason.to_string(),
+        message: new.first().map(|c| c.message.clone()).unwrap_or_default(),
+        warning: is_warning(reason),
+    })
+}
+
+/// Whether a Ready reason needs someone to look: a failure or a reason to wait.
+pub fn is_warning(reason: &str) -> bool {
+    use crate::api::condition as c;
+    matches!(reason, c::RESTORE_FAILED | c::BACKUP_FAILED)
+        || crate::controller::waiting::Waiting::from_reason(reason)
+            .is_some_and(|w| w.event_type() == kube::runtime::events::EventType::Warning)
+}
+
 /// The reason of the `Ready` condition, if any.
 pub fn ready_reason(conditions: &[Condition]) -> Option<&str> {
     conditions

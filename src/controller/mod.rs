@@ -40,9 +40,6 @@ pub use self::run::{
 };
 use crate::constants::{ANNOTATION_PAUSE, FIELD_MANAGER};
 
-/// Resync of a settled resource, as a safety net beside the watches.
-pub(crate) const RESYNC: Duration = waiting::Requeue::Resync.after();
-
 /// Retry of a resource waiting on something not watched (a KafkaBackup, a Strimzi Kafka).
 pub(crate) const WAIT_RETRY: Duration = waiting::Requeue::Waiting.after();
 

@@ -11,23 +11,6 @@ use crate::controller::calls::write;
 use crate::controller::error::Call;
 use crate::controller::error::Result;
 
-/// The status of either kind: compared as a whole, announced by its Ready reason.
-pub(crate) trait ObservedStatus: PartialEq + serde::Serialize {
-    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition];
-}
-
-impl ObservedStatus for crate::api::KafkaRestoreStatus {
-    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
-        &self.conditions
-    }
-}
-
-impl ObservedStatus for crate::api::KafkaBackupStatus {
-    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
-        &self.conditions
-    }
-}
-
 /// Applies `new` as the status of `resource` unless it equals `old` (R3: an unchanged
 /// status is not written again). What the operator no longer sets leaves the status.
 pub(crate) async fn write_status<K, S>(
@@ -41,7 +24,7 @@ where
         + Clone
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
-    S: ObservedStatus,
+    S: PartialEq + serde::Serialize,
 {
     if old == Some(new) {
         return Ok(());

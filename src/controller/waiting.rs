@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
 use crate::api::condition as c;
@@ -17,14 +18,26 @@ pub enum Requeue {
     Waiting,
     /// Waiting for pods to stop: soon, since pods are not watched.
     Soon,
+    /// Nothing changes until the resource does (a spec to fix): no timer at all.
+    OnChange,
 }
 
 impl Requeue {
+    /// The interval of a timed requeue; [`Requeue::OnChange`] has none and falls back
+    /// to the resync interval where a duration is needed.
     pub const fn after(self) -> Duration {
         match self {
-            Requeue::Resync => Duration::from_secs(300),
+            Requeue::Resync | Requeue::OnChange => Duration::from_secs(300),
             Requeue::Waiting => Duration::from_secs(30),
             Requeue::Soon => Duration::from_secs(3),
+        }
+    }
+
+    /// What the controller is told at the end of a reconcile.
+    pub fn action(self) -> Action {
+        match self {
+            Requeue::OnChange => Action::await_change(),
+            timed => Action::requeue(timed.after()),
         }
     }
 }
@@ -62,7 +75,7 @@ impl Waiting {
     /// watched, so it is looked at again after a while.
     pub const fn requeue(self) -> Requeue {
         match self {
-            Waiting::InvalidSpec => Requeue::Resync,
+            Waiting::InvalidSpec => Requeue::OnChange,
             Waiting::NameConflict | Waiting::BackupNotFound | Waiting::ClusterNotReady => {
                 Requeue::Waiting
             }

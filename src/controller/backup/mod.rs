@@ -1,7 +1,10 @@
 //! KafkaBackup: observe (ConfigMap, CronJob, Jobs, new runs' figures, cluster) → plan
 //! (pure, `plan`) → apply → status and Event.
 
+mod apply;
 pub mod plan;
+
+use self::apply::apply_plan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,19 +14,16 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 
-use crate::api::{KafkaBackup, condition as c};
+use crate::api::KafkaBackup;
 use crate::controller::backup::plan::{BackupObservation, plan_backup};
-use crate::controller::calls::{Creation, apply, create_or_adopt, delete, get_opt, list};
+use crate::controller::calls::{get_opt, list};
 use crate::controller::cleanup::with_cleanup;
-use crate::controller::error::{Error, Result};
-use crate::controller::events::{announce, publish};
+use crate::controller::error::Result;
+use crate::controller::names;
 use crate::controller::observe::{connection, now, worker_summary};
-use crate::controller::status::write_status;
 use crate::controller::waiting::{Blocker, Waiting};
-use crate::controller::{Context, RESYNC, WAIT_RETRY, is_paused};
-use crate::controller::{conditions, names};
+use crate::controller::{Context, is_paused};
 use crate::policy;
 
 /// Reconciles one KafkaBackup.
@@ -80,35 +80,5 @@ pub(crate) async fn apply_backup(backup: &KafkaBackup, ctx: &Context) -> Result<
         now: now(),
     };
     let plan = plan_backup(&observation)?;
-    if let Some(config_map) = &plan.config_map {
-        apply(&ctx.metrics, &config_maps, config_map).await?;
-    }
-    if let Some(cronjob) = &plan.cronjob {
-        apply(&ctx.metrics, &cronjobs, cronjob).await?;
-    }
-    if let Some(cronjob) = &plan.delete_cronjob {
-        delete(&ctx.metrics, &cronjobs, cronjob).await?;
-    }
-    if let Some(job) = &plan.create_job {
-        match create_or_adopt(&ctx.metrics, &jobs, job, backup).await? {
-            Creation::Created => ctx.metrics.job_created("KafkaBackup"),
-            Creation::Adopted => {}
-            Creation::Taken(message) => {
-                publish(
-                    ctx,
-                    backup,
-                    EventType::Warning,
-                    c::NAME_CONFLICT,
-                    message.clone(),
-                )
-                .await;
-                return Err(Error::NameTaken(message));
-            }
-        }
-    }
-    write_status(ctx, backup, backup.status.as_ref(), &plan.status).await?;
-    announce(ctx, backup, backup.status.as_ref(), &plan.status).await;
-    let waiting = observation.connection.is_err()
-        || conditions::ready_reason(&plan.status.conditions) == Some(c::NAME_CONFLICT);
-    Ok(Action::requeue(if waiting { WAIT_RETRY } else { RESYNC }))
+    apply_plan(ctx, backup, plan).await
 }

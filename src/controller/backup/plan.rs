@@ -14,10 +14,10 @@ use crate::api::backup::{BackupRun, KafkaBackupStatus};
 use crate::api::{KafkaBackup, Outcome, condition as c};
 use crate::constants::{ANNOTATION_RUN_NOW, DEFAULT_BACKUP_HISTORY};
 use crate::controller::build::{self, Connection, JobDefaults};
-use crate::controller::conditions::{self, Want};
+use crate::controller::conditions::{self, Announcement, Want};
 use crate::controller::names;
 use crate::controller::ownership;
-use crate::controller::waiting::{Blocker, Waiting};
+use crate::controller::waiting::{Blocker, Requeue, Waiting};
 use crate::policy;
 use crate::worker::report::Summary;
 
@@ -51,6 +51,10 @@ pub struct BackupPlan {
     pub delete_cronjob: Option<String>,
     pub create_job: Option<Job>,
     pub status: KafkaBackupStatus,
+    /// When to look again if nothing changes before.
+    pub requeue: Requeue,
+    /// The Event the new status calls for.
+    pub announce: Option<Announcement>,
 }
 
 /// Plans one reconcile of a backup.
@@ -207,6 +211,12 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
             )
         }),
     };
+    // A backup waiting (on the cluster, a name taken, a spec) looks again after a while.
+    plan.requeue = match &connection {
+        Err(_) => Requeue::Waiting,
+        Ok(_) => Requeue::Resync,
+    };
+    plan.announce = conditions::announcement(&old_status.conditions, &plan.status.conditions);
     Ok(plan)
 }
 

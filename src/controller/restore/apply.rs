@@ -1,62 +1,90 @@
 //! Applying a restore plan: the report PVC, the worker ConfigMap, the Job, its
-//! suspension, and the removal of a TTL.
+//! suspension and the removal of a TTL; then the status and its Event, then the labels.
+//! The plan is taken apart field by field, so a field added to it cannot be left
+//! unapplied by mistake.
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
 use kube::ResourceExt;
 use kube::api::Api;
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use serde_json::json;
 
 use crate::api::KafkaRestore;
 use crate::controller::Context;
 use crate::controller::calls::{
-    Creation, apply, create_or_adopt, get_opt, merge_patch, taken_by_another,
+    Creation, apply, apply_labels, create_or_adopt, get_opt, merge_patch, taken_by_another,
 };
+use crate::controller::conditions;
 use crate::controller::error::Result;
-use crate::controller::events::publish;
-use crate::controller::restore::plan::RestorePlan;
+use crate::controller::events::{announce, publish};
+use crate::controller::observe::now;
+use crate::controller::restore::plan::{RestorePlan, blocked_status};
+use crate::controller::status::write_status;
+use crate::controller::waiting::{Blocker, Waiting};
 
-/// How applying the children of a plan went.
-pub(crate) enum Applied {
-    Done,
-    /// A child's name is held by an object this resource does not own; nothing after it
-    /// was applied.
-    NameTaken(String),
-}
-
-/// Creates and changes the restore's children as planned: the report PVC, the worker
-/// ConfigMap, the Job, its suspension, and the removal of a TTL.
-pub(crate) async fn apply_restore_plan(
+/// Applies `plan` to `restore`. Status goes before labels: a label write that fails must
+/// never freeze status.
+pub(crate) async fn apply_plan(
     ctx: &Context,
     restore: &KafkaRestore,
-    plan: &RestorePlan,
-) -> Result<Applied> {
+    plan: RestorePlan,
+) -> Result<Action> {
+    let RestorePlan {
+        create_pvc,
+        config_map,
+        create_job,
+        suspend_job,
+        clear_ttl,
+        labels,
+        status,
+        requeue,
+        announce: announcement,
+    } = plan;
     let namespace = restore.namespace().unwrap_or_default();
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
-    if let Some(pvc) = &plan.create_pvc {
-        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
-        if let Creation::Taken(message) = create_or_adopt(&ctx.metrics, &pvcs, pvc, restore).await?
-        {
-            return Ok(Applied::NameTaken(message));
+    let taken = async {
+        if let Some(pvc) = &create_pvc {
+            let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+            if let Creation::Taken(message) =
+                create_or_adopt(&ctx.metrics, &pvcs, pvc, restore).await?
+            {
+                return Ok(Some(message));
+            }
         }
-    }
-    if let Some(config_map) = &plan.config_map {
-        let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
-        let existing = get_opt(&config_maps, &config_map.name_any()).await?;
-        if let Some(message) = taken_by_another(existing.as_ref(), restore) {
-            return Ok(Applied::NameTaken(message));
+        if let Some(config_map) = &config_map {
+            let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+            let existing = get_opt(&config_maps, &config_map.name_any()).await?;
+            if let Some(message) = taken_by_another(existing.as_ref(), restore) {
+                return Ok(Some(message));
+            }
+            apply(&ctx.metrics, &config_maps, config_map).await?;
         }
-        apply(&ctx.metrics, &config_maps, config_map).await?;
-    }
-    if let Some(job) = &plan.create_job {
-        match create_or_adopt(&ctx.metrics, &jobs, job, restore).await? {
-            Creation::Created => ctx.metrics.job_created("KafkaRestore"),
-            Creation::Adopted => {}
-            Creation::Taken(message) => return Ok(Applied::NameTaken(message)),
+        if let Some(job) = &create_job {
+            match create_or_adopt(&ctx.metrics, &jobs, job, restore).await? {
+                Creation::Created => ctx.metrics.job_created("KafkaRestore"),
+                Creation::Adopted => {}
+                Creation::Taken(message) => return Ok(Some(message)),
+            }
         }
+        Result::<_>::Ok(None)
     }
-    if let Some((job, suspend)) = &plan.suspend_job {
+    .await?;
+    if let Some(message) = taken {
+        // Nothing after the taken name was applied; the restore shows why and waits.
+        let blocker = Blocker::new(Waiting::NameConflict, message);
+        let blocked = blocked_status(restore, &blocker, now());
+        let old = restore.status.as_ref();
+        write_status(ctx, restore, old, &blocked).await?;
+        let change = conditions::announcement(
+            old.map(|s| s.conditions.as_slice()).unwrap_or_default(),
+            &blocked.conditions,
+        );
+        announce(ctx, restore, change.as_ref()).await;
+        return Ok(blocker.why.requeue().action());
+    }
+    if let Some((job, suspend)) = &suspend_job {
         merge_patch(
             &ctx.metrics,
             &jobs,
@@ -65,7 +93,7 @@ pub(crate) async fn apply_restore_plan(
         )
         .await?;
     }
-    for job in &plan.clear_ttl {
+    for job in &clear_ttl {
         merge_patch(
             &ctx.metrics,
             &jobs,
@@ -85,5 +113,14 @@ pub(crate) async fn apply_restore_plan(
         )
         .await;
     }
-    Ok(Applied::Done)
+    write_status(ctx, restore, restore.status.as_ref(), &status).await?;
+    announce(ctx, restore, announcement.as_ref()).await;
+    let labels_differ = labels
+        .iter()
+        .any(|(k, v)| restore.labels().get(k) != Some(v));
+    if labels_differ {
+        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+        apply_labels(&ctx.metrics, &restores, &restore.name_any(), &labels).await?;
+    }
+    Ok(requeue.action())
 }

@@ -15,19 +15,17 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 
-use self::plan::{Blocker, RestoreObservation, Waiting, plan_restore};
+use self::plan::{RestoreObservation, plan_restore};
 use crate::api::KafkaRestore;
-use crate::controller::calls::{apply_labels, get_opt, list};
+use crate::controller::calls::{get_opt, list};
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::Result;
-use crate::controller::events::announce;
 use crate::controller::names;
 use crate::controller::observe::{connection, now, worker_summary};
-use crate::controller::status::write_status;
-use crate::controller::{Context, WAIT_RETRY, is_paused};
+use crate::controller::{Context, is_paused};
 use crate::policy;
 
-use self::apply::{Applied, apply_restore_plan};
+use self::apply::apply_plan;
 use self::observe::{active_restore_pods, backup_storage};
 
 /// Reconciles one KafkaRestore.
@@ -54,10 +52,8 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     let name = restore.name_any();
     let review = policy::validate_restore(restore);
     if !review.is_allowed() {
-        let blocker = Blocker::new(Waiting::InvalidSpec, review.denial_message());
-        let status = plan::blocked_status(restore, &blocker, now());
-        write_status(ctx, restore, restore.status.as_ref(), &status).await?;
-        return Ok(Action::await_change());
+        let plan = plan::invalid_spec_plan(restore, review.denial_message(), now());
+        return apply_plan(ctx, restore, plan).await;
     }
 
     let cached_jobs: Vec<Job> = ctx
@@ -116,26 +112,5 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     }
     let current = observation.restore;
 
-    match apply_restore_plan(ctx, current, &plan).await? {
-        Applied::Done => {}
-        Applied::NameTaken(message) => {
-            let blocker = Blocker::new(Waiting::NameConflict, message);
-            let status = plan::blocked_status(current, &blocker, now());
-            write_status(ctx, current, current.status.as_ref(), &status).await?;
-            announce(ctx, current, current.status.as_ref(), &status).await;
-            return Ok(Action::requeue(WAIT_RETRY));
-        }
-    }
-    // Status before labels: a label write that fails must never freeze status.
-    write_status(ctx, current, current.status.as_ref(), &plan.status).await?;
-    announce(ctx, current, current.status.as_ref(), &plan.status).await;
-    let labels_differ = plan
-        .labels
-        .iter()
-        .any(|(k, v)| current.labels().get(k) != Some(v));
-    if labels_differ {
-        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-        apply_labels(&ctx.metrics, &restores, &name, &plan.labels).await?;
-    }
-    Ok(Action::requeue(plan.requeue.after()))
+    apply_plan(ctx, current, plan).await
 }

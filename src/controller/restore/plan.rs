@@ -14,7 +14,7 @@ use crate::api::backup::BackupStorage;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
 use crate::constants::{ANNOTATION_CONTINUE, LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
 use crate::controller::build::{self, Connection, JobDefaults};
-use crate::controller::conditions::{self, Want};
+use crate::controller::conditions::{self, Announcement, Want};
 use crate::controller::names::{self};
 use crate::controller::ownership;
 pub use crate::controller::waiting::{Blocker, Requeue, Waiting};
@@ -66,6 +66,8 @@ pub struct RestorePlan {
     pub status: KafkaRestoreStatus,
     /// When to look again if nothing changes before.
     pub requeue: Requeue,
+    /// The Event the new status calls for.
+    pub announce: Option<Announcement>,
 }
 
 impl RestorePlan {
@@ -84,12 +86,7 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     let restore = observed.restore;
     if is_idle(restore) {
         return Ok(RestorePlan {
-            labels: restore
-                .labels()
-                .iter()
-                .filter(|(k, _)| *k == LABEL_REPORT_PVC_NAME || *k == LABEL_RESTORE_JOB_NAME)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            labels: own_labels(restore),
             status: restore.status.clone().unwrap_or_default(),
             ..Default::default()
         });
@@ -389,7 +386,33 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
             .then_some(attempt_status),
         continued,
     };
+    plan.announce = conditions::announcement(&old_status.conditions, &plan.status.conditions);
     Ok(plan)
+}
+
+/// The plan of a restore whose spec breaks a rule (R10): no child, the reason in status,
+/// and nothing more until the spec changes.
+pub fn invalid_spec_plan(restore: &KafkaRestore, message: String, now: Time) -> RestorePlan {
+    let blocker = Blocker::new(Waiting::InvalidSpec, message);
+    let status = blocked_status(restore, &blocker, now);
+    let old = restore.status.clone().unwrap_or_default();
+    RestorePlan {
+        labels: own_labels(restore),
+        announce: conditions::announcement(&old.conditions, &status.conditions),
+        status,
+        requeue: blocker.why.requeue(),
+        ..Default::default()
+    }
+}
+
+/// The operator's labels the restore carries now.
+fn own_labels(restore: &KafkaRestore) -> BTreeMap<String, String> {
+    restore
+        .labels()
+        .iter()
+        .filter(|(k, _)| *k == LABEL_REPORT_PVC_NAME || *k == LABEL_RESTORE_JOB_NAME)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Paused (`strimzi.io/pause-reconciliation: "true"`) or being deleted: nothing is

@@ -470,3 +470,34 @@ fn r3_runs_beyond_the_history_limit_are_not_read() {
     let jobs = vec![older, job("daily-backup-backup", Some("Complete"), 3000)];
     assert_eq!(runs_to_read(&backup, None, &jobs), ["daily-backup-backup"]);
 }
+
+#[test]
+fn r3_the_plan_announces_changes_and_looks_again_while_waiting() {
+    let first = plan(&KafkaBackup::test(), vec![], None, None);
+    let running = first.announce.clone().expect("an Event");
+    assert_eq!(
+        (running.reason.as_str(), running.warning),
+        ("BackupRunning", false)
+    );
+    assert_eq!(first.requeue, Requeue::Resync);
+    let mut settled = KafkaBackup::test();
+    settled.status = Some(first.status.clone());
+    let again = plan(
+        &settled,
+        vec![],
+        first.config_map.clone(),
+        first.cronjob.clone(),
+    );
+    assert_eq!(again.announce, None);
+
+    // A ConfigMap of the backup's name made by someone else: a Warning, and a timer.
+    let mut foreign = first.config_map.clone().unwrap();
+    foreign.metadata.owner_references = owned_by("KafkaBackup", "uid-someone-else");
+    let taken = plan(&KafkaBackup::test(), vec![], Some(foreign), None);
+    let conflict = taken.announce.expect("an Event");
+    assert_eq!(
+        (conflict.reason.as_str(), conflict.warning),
+        ("NameConflict", true)
+    );
+    assert_eq!(taken.requeue, Requeue::Waiting);
+}

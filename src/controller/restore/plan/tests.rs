@@ -742,3 +742,45 @@ fn a_continue_token_before_completion_or_empty_starts_nothing_extra() {
         ("True", "RestoreCompleted")
     );
 }
+
+/// The plan says which Event the new status calls for: one per change of the Ready
+/// reason, a Warning for a failure or a wait, none in a steady state.
+#[test]
+fn r3_the_plan_announces_each_change_of_the_ready_reason_once() {
+    let first = Case::new(KafkaRestore::test()).plan();
+    let running = first.announce.clone().expect("an Event");
+    assert_eq!(
+        (running.reason.as_str(), running.warning),
+        ("RestoreRunning", false)
+    );
+    let mut settled = started();
+    settled.status.as_mut().unwrap().conditions = first.status.conditions.clone();
+    let again = Case::new(settled.clone())
+        .jobs(vec![job(1, None)])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    assert_eq!(again.announce, None);
+    let failed = Case::new(settled)
+        .jobs(vec![job(1, Some("Failed"))])
+        .pvcs(vec![pvc("restore-orders-report-x7k2p")])
+        .plan();
+    let failure = failed.announce.expect("an Event");
+    assert_eq!(
+        (failure.reason.as_str(), failure.warning),
+        ("RestoreFailed", true)
+    );
+}
+
+/// R10 through the plan: the reason in status, a Warning, no child, and no timer.
+#[test]
+fn r10_an_invalid_spec_is_a_plan_too() {
+    let plan = invalid_spec_plan(&started(), "spec.backoffLimit: -1".into(), at(1000));
+    assert!(plan.create_job.is_none() && plan.create_pvc.is_none() && plan.config_map.is_none());
+    assert_eq!(condition(&plan, "Ready"), ("False", "InvalidSpec"));
+    assert!(plan.announce.unwrap().warning);
+    assert_eq!(plan.requeue, Requeue::OnChange);
+    assert_eq!(
+        plan.labels[LABEL_REPORT_PVC_NAME], "restore-orders-report-x7k2p",
+        "the labels it has stay"
+    );
+}
