@@ -27,6 +27,7 @@ use crate::policy;
 use crate::worker::report::Summary;
 
 /// Everything the planner needs, gathered by the reconciler.
+#[derive(Clone)]
 pub struct RestoreObservation<'a> {
     pub restore: &'a KafkaRestore,
     /// Jobs labelled with this restore, its own and any other's. Only those whose
