@@ -1,8 +1,8 @@
-//! Reconciles against a mocked API server (tower-test), asserting the exact requests:
-//! create with the deterministic name, AlreadyExists adopted, the live read before a new
-//! Job, delete with Background propagation, finalizer removal that keeps other
-//! finalizers, and no write at all in a steady state. These are not end-to-end tests:
-//! see tests/e2e.rs for those.
+//! KafkaRestore reconciles against a mocked API (tower-test), one `Scenario` each, with
+//! the exact requests: create with the deterministic name, AlreadyExists adopted, the
+//! live read before a new Job, delete with Background propagation, finalizer removal
+//! that keeps other finalizers; and, over two passes, no write in a steady state, and a
+//! backup run's figures read once. These are not end-to-end tests: see tests/e2e.rs.
 
 #[path = "support/api_mock.rs"]
 mod api_mock;
@@ -152,138 +152,389 @@ fn status_event_labels() -> Vec<Expect> {
     ]
 }
 
-#[tokio::test]
-async fn r1_first_reconcile_creates_one_job_with_the_deterministic_name() {
+/// A KafkaRestore reconcile against the mocked API: what the restore is when it starts,
+/// the requests the reconcile must make (in order, with the answers), and what they must
+/// carry.
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    /// No Job yet: the PVC, the ConfigMap and Job 1, confirmed live first (R1).
+    FirstReconcile,
+    /// The create meets a Job of this restore made meanwhile: adopted, not duplicated (R1).
+    AlreadyExists,
+    /// The create meets a Job of an earlier restore of the same name: a conflict (R1).
+    ForeignJobInTheWay,
+    /// Being deleted: what it made goes, Background propagation, only our finalizer (R4).
+    Deleted,
+    /// A new restore: our finalizer first, beside the others.
+    New,
+    /// A spec the webhook would refuse: a condition and a Warning, no child (R10).
+    InvalidSpec,
+    /// Paused by Strimzi's annotation: no request at all.
+    Paused,
+}
+
+impl Scenario {
+    /// The restore the reconcile starts from, and the script of the mocked API.
+    fn input(self) -> (Value, Vec<Expect>) {
+        match self {
+            Scenario::FirstReconcile => {
+                let mut script = first_reconcile_until_job((StatusCode::CREATED, json!({})));
+                script.extend(status_event_labels());
+                (restore(), script)
+            }
+            Scenario::AlreadyExists => {
+                let mut script = first_reconcile_until_job((
+                    StatusCode::CONFLICT,
+                    conflict("jobs.batch", "restore-orders-restore-1"),
+                ));
+                // The Job in the way is read: it was made for this restore (its UID), so it is ours.
+                script.push(expect(
+                    Method::GET,
+                    "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+                    StatusCode::OK,
+                    child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r"),
+                ));
+                script.extend(status_event_labels());
+                (restore(), script)
+            }
+            Scenario::ForeignJobInTheWay => {
+                let mut script = first_reconcile_until_job((
+                    StatusCode::CONFLICT,
+                    conflict("jobs.batch", "restore-orders-restore-1"),
+                ));
+                // A completed Job left by an earlier KafkaRestore of the same name.
+                let mut earlier = child(
+                    "Job",
+                    "restore-orders-restore-1",
+                    "KafkaRestore",
+                    "uid-of-an-earlier-restore",
+                );
+                earlier["status"] = json!({"conditions": [{"type": "Complete", "status": "True"}]});
+                script.push(expect(
+                    Method::GET,
+                    "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+                    StatusCode::OK,
+                    earlier,
+                ));
+                script.push(expect(
+                Method::PATCH,
+                format!("{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"),
+                StatusCode::OK,
+                restore(),
+            ));
+                script.push(expect(
+                    Method::POST,
+                    "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+                    StatusCode::CREATED,
+                    json!({}),
+                ));
+                (restore(), script)
+            }
+            Scenario::Deleted => {
+                let mut deleting = restore();
+                deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+                deleting["metadata"]["finalizers"] =
+                    json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
+                let job = "restore-orders-restore-1";
+                // A user's ConfigMap with our labels copied onto it, and a Job of an earlier restore
+                // of the same name: neither was made for this restore, both stay.
+                let mut users_config = child("ConfigMap", "orders-notes", "KafkaRestore", "uid-r");
+                users_config["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("ownerReferences");
+                let earlier_job =
+                    child("Job", "restore-orders-restore-9", "KafkaRestore", "uid-old");
+                let script = vec![
+                    expect(
+                        Method::GET,
+                        format!("/apis/batch/v1/namespaces/kafka/jobs?&{MANAGED}"),
+                        StatusCode::OK,
+                        items(
+                            "JobList",
+                            vec![child("Job", job, "KafkaRestore", "uid-r"), earlier_job],
+                        ),
+                    ),
+                    expect(
+                        Method::DELETE,
+                        format!("/apis/batch/v1/namespaces/kafka/jobs/{job}?"),
+                        StatusCode::OK,
+                        json!({}),
+                    ),
+                    expect(
+                        Method::GET,
+                        format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
+                        StatusCode::OK,
+                        items(
+                            "PodList",
+                            vec![
+                                child(
+                                    "Pod",
+                                    "restore-orders-restore-1-abcde",
+                                    "Job",
+                                    &format!("uid-{job}"),
+                                ),
+                                child(
+                                    "Pod",
+                                    "restore-orders-restore-9-fghij",
+                                    "Job",
+                                    "uid-restore-orders-restore-9",
+                                ),
+                            ],
+                        ),
+                    ),
+                    expect(
+                        Method::DELETE,
+                        "/api/v1/namespaces/kafka/pods/restore-orders-restore-1-abcde?",
+                        StatusCode::OK,
+                        json!({}),
+                    ),
+                    expect(
+                        Method::GET,
+                        format!("/api/v1/namespaces/kafka/configmaps?&{MANAGED}"),
+                        StatusCode::OK,
+                        items(
+                            "ConfigMapList",
+                            vec![
+                                child(
+                                    "ConfigMap",
+                                    "restore-orders-restore-config",
+                                    "KafkaRestore",
+                                    "uid-r",
+                                ),
+                                users_config,
+                            ],
+                        ),
+                    ),
+                    expect(
+                        Method::DELETE,
+                        "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?",
+                        StatusCode::OK,
+                        json!({}),
+                    ),
+                    expect(
+                        Method::GET,
+                        format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{MANAGED}"),
+                        StatusCode::OK,
+                        items(
+                            "PersistentVolumeClaimList",
+                            vec![child(
+                                "PersistentVolumeClaim",
+                                "restore-orders-report-x7k2p",
+                                "KafkaRestore",
+                                "uid-r",
+                            )],
+                        ),
+                    ),
+                    expect(
+                        Method::DELETE,
+                        "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
+                        StatusCode::OK,
+                        json!({}),
+                    ),
+                    expect(
+                        Method::PATCH,
+                        format!("{NS}/kafkarestores/restore-orders?"),
+                        StatusCode::OK,
+                        deleting.clone(),
+                    ),
+                ];
+                (deleting, script)
+            }
+            Scenario::New => {
+                let mut fresh = restore();
+                fresh["metadata"]["finalizers"] = json!(["example.com/keep-me"]);
+                let script = vec![expect(
+                    Method::PATCH,
+                    format!("{NS}/kafkarestores/restore-orders?"),
+                    StatusCode::OK,
+                    fresh.clone(),
+                )];
+                (fresh, script)
+            }
+            Scenario::InvalidSpec => {
+                let mut invalid = restore();
+                invalid["spec"]["backoffLimit"] = json!(-1);
+                let script = vec![
+                    expect(
+                        Method::PATCH,
+                        format!(
+                            "{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"
+                        ),
+                        StatusCode::OK,
+                        invalid.clone(),
+                    ),
+                    // The same Warning Event a backup with an invalid spec gets.
+                    expect(
+                        Method::POST,
+                        "/apis/events.k8s.io/v1/namespaces/kafka/events?",
+                        StatusCode::CREATED,
+                        json!({}),
+                    ),
+                ];
+                (invalid, script)
+            }
+            Scenario::Paused => {
+                let mut paused = restore();
+                paused["metadata"]["annotations"] =
+                    json!({"strimzi.io/pause-reconciliation": "true"});
+                (paused, vec![])
+            }
+        }
+    }
+
+    /// What the requests sent must carry, by the order of the script.
+    fn verify(self, sent: &[Value]) {
+        match self {
+            Scenario::FirstReconcile => {
+                let pvc = &sent[5];
+                let pvc_name = pvc["metadata"]["name"].as_str().unwrap();
+                assert!(
+                    pvc_name.starts_with("restore-orders-report-")
+                        && pvc_name.len() == "restore-orders-report-".len() + 5,
+                    "{pvc_name}"
+                );
+                assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
+
+                let job = &sent[8];
+                assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
+                assert_eq!(job["spec"]["backoffLimit"], 0);
+                assert_eq!(
+                    job["metadata"]["labels"]["kafkabackup.com/restore"],
+                    "restore-orders"
+                );
+
+                let status = &sent[9]["status"];
+                assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
+                assert_eq!(status["restore"]["attempt"], 1);
+                assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
+                assert_eq!(sent[10]["reason"], "RestoreRunning");
+
+                let labels = &sent[11]["metadata"]["labels"];
+                assert_eq!(
+                    labels["kafkabackup.com/restore-job-name"],
+                    "restore-orders-restore-1"
+                );
+                assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
+                assert!(
+                    sent[11]["metadata"].get("finalizers").is_none(),
+                    "the label patch never touches finalizers"
+                );
+            }
+            Scenario::AlreadyExists => {
+                // Exactly one create was sent, and the status records that Job.
+                assert_eq!(
+                    sent[10]["status"]["restore"]["jobName"],
+                    "restore-orders-restore-1"
+                );
+            }
+            Scenario::ForeignJobInTheWay => {
+                let conditions = &sent[10]["status"]["conditions"];
+                assert_eq!(conditions[0]["type"], "Ready");
+                assert_eq!(conditions[0]["reason"], "NameConflict");
+                assert_eq!(conditions[1]["type"], "RestoreComplete");
+                assert_eq!(conditions[1]["status"], "False", "never completion");
+                assert!(
+                    conditions[0]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("uid-of-an-earlier-restore")
+                );
+                assert_eq!(sent[11]["type"], "Warning");
+                assert_eq!(sent[11]["reason"], "NameConflict");
+            }
+            Scenario::Deleted => {
+                for delete in [1, 3, 5, 7] {
+                    assert_eq!(
+                        sent[delete]["propagationPolicy"], "Background",
+                        "{}",
+                        sent[delete]
+                    );
+                }
+                // The finalizer patch tests that ours is where it was and removes only it.
+                assert_eq!(
+                    sent[8],
+                    json!([
+                        {"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"},
+                        {"op": "remove", "path": "/metadata/finalizers/1"}
+                    ])
+                );
+            }
+            Scenario::New => {
+                assert_eq!(
+                    sent[0],
+                    json!([
+                        {"op": "test", "path": "/metadata/finalizers", "value": ["example.com/keep-me"]},
+                        {"op": "add", "path": "/metadata/finalizers/-", "value": "kafkabackup.com/cleanup"}
+                    ])
+                );
+            }
+            Scenario::InvalidSpec => {
+                let ready = &sent[0]["status"]["conditions"][0];
+                assert_eq!(ready["reason"], "InvalidSpec");
+                assert!(
+                    ready["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("spec.backoffLimit")
+                );
+                assert_eq!(
+                    (&sent[1]["type"], &sent[1]["reason"]),
+                    (&json!("Warning"), &json!("InvalidSpec"))
+                );
+            }
+            Scenario::Paused => {}
+        }
+    }
+}
+
+/// Runs one reconcile of the scenario, with an empty Job cache, and checks what was sent.
+async fn run(scenario: Scenario) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
-    let mut script = first_reconcile_until_job((StatusCode::CREATED, json!({})));
-    script.extend(status_event_labels());
+    let (restore, script) = scenario.input();
     let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
-    let ctx = context(client, vec![]);
-    reconcile_restore(Arc::new(restore), ctx)
+    let restore: KafkaRestore = serde_json::from_value(restore).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, vec![]))
         .await
-        .expect("reconciled");
+        .unwrap_or_else(|e| panic!("{scenario:?}: {e}"));
     let sent = server.await.unwrap();
+    scenario.verify(&sent);
+}
 
-    let pvc = &sent[5];
-    let pvc_name = pvc["metadata"]["name"].as_str().unwrap();
-    assert!(
-        pvc_name.starts_with("restore-orders-report-")
-            && pvc_name.len() == "restore-orders-report-".len() + 5,
-        "{pvc_name}"
-    );
-    assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
-
-    let job = &sent[8];
-    assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
-    assert_eq!(job["spec"]["backoffLimit"], 0);
-    assert_eq!(
-        job["metadata"]["labels"]["kafkabackup.com/restore"],
-        "restore-orders"
-    );
-
-    let status = &sent[9]["status"];
-    assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
-    assert_eq!(status["restore"]["attempt"], 1);
-    assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
-    assert_eq!(sent[10]["reason"], "RestoreRunning");
-
-    let labels = &sent[11]["metadata"]["labels"];
-    assert_eq!(
-        labels["kafkabackup.com/restore-job-name"],
-        "restore-orders-restore-1"
-    );
-    assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
-    assert!(
-        sent[11]["metadata"].get("finalizers").is_none(),
-        "the label patch never touches finalizers"
-    );
+#[tokio::test]
+async fn r1_first_reconcile_creates_one_job_with_the_deterministic_name() {
+    run(Scenario::FirstReconcile).await;
 }
 
 #[tokio::test]
 async fn r1_already_exists_is_adopted_not_duplicated() {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let mut script = first_reconcile_until_job((
-        StatusCode::CONFLICT,
-        conflict("jobs.batch", "restore-orders-restore-1"),
-    ));
-    // The Job in the way is read: it was made for this restore (its UID), so it is ours.
-    script.push(expect(
-        Method::GET,
-        "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
-        StatusCode::OK,
-        child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r"),
-    ));
-    script.extend(status_event_labels());
-    let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
-    let ctx = context(client, vec![]);
-    reconcile_restore(Arc::new(restore), ctx)
-        .await
-        .expect("AlreadyExists is success");
-    let sent = server.await.unwrap();
-    // Exactly one create was sent, and the status records that Job.
-    assert_eq!(
-        sent[10]["status"]["restore"]["jobName"],
-        "restore-orders-restore-1"
-    );
+    run(Scenario::AlreadyExists).await;
 }
 
 #[tokio::test]
 async fn r1_a_job_of_another_owner_in_the_way_is_a_conflict_never_adopted() {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let mut script = first_reconcile_until_job((
-        StatusCode::CONFLICT,
-        conflict("jobs.batch", "restore-orders-restore-1"),
-    ));
-    // A completed Job left by an earlier KafkaRestore of the same name.
-    let mut earlier = child(
-        "Job",
-        "restore-orders-restore-1",
-        "KafkaRestore",
-        "uid-of-an-earlier-restore",
-    );
-    earlier["status"] = json!({"conditions": [{"type": "Complete", "status": "True"}]});
-    script.push(expect(
-        Method::GET,
-        "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
-        StatusCode::OK,
-        earlier,
-    ));
-    script.push(expect(
-        Method::PATCH,
-        format!("{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"),
-        StatusCode::OK,
-        restore(),
-    ));
-    script.push(expect(
-        Method::POST,
-        "/apis/events.k8s.io/v1/namespaces/kafka/events?",
-        StatusCode::CREATED,
-        json!({}),
-    ));
-    let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
-    reconcile_restore(Arc::new(restore), context(client, vec![]))
-        .await
-        .expect("a conflict is a condition, not a reconcile error");
-    let sent = server.await.unwrap();
-    let conditions = &sent[10]["status"]["conditions"];
-    assert_eq!(conditions[0]["type"], "Ready");
-    assert_eq!(conditions[0]["reason"], "NameConflict");
-    assert_eq!(conditions[1]["type"], "RestoreComplete");
-    assert_eq!(conditions[1]["status"], "False", "never completion");
-    assert!(
-        conditions[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("uid-of-an-earlier-restore")
-    );
-    assert_eq!(sent[11]["type"], "Warning");
-    assert_eq!(sent[11]["reason"], "NameConflict");
+    run(Scenario::ForeignJobInTheWay).await;
+}
+
+#[tokio::test]
+async fn r4_delete_removes_what_it_made_with_background_propagation_and_only_our_finalizer() {
+    run(Scenario::Deleted).await;
+}
+
+#[tokio::test]
+async fn r4_a_new_restore_gets_the_finalizer_first() {
+    run(Scenario::New).await;
+}
+
+#[tokio::test]
+async fn r10_an_invalid_spec_gets_a_condition_not_a_job() {
+    run(Scenario::InvalidSpec).await;
+}
+
+#[tokio::test]
+async fn paused_restore_is_left_alone() {
+    run(Scenario::Paused).await;
 }
 
 fn running_job() -> Job {
@@ -358,223 +609,6 @@ async fn r3_steady_state_issues_no_write() {
     ];
     let server = tokio::spawn(serve(handle, script));
     reconcile_restore(Arc::new(settled), context(client, vec![running_job()]))
-        .await
-        .unwrap();
-    server.await.unwrap();
-}
-
-#[tokio::test]
-async fn r4_delete_removes_what_it_made_with_background_propagation_and_only_our_finalizer() {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let mut deleting = restore();
-    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-    deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
-    let job = "restore-orders-restore-1";
-    // A user's ConfigMap with our labels copied onto it, and a Job of an earlier restore
-    // of the same name: neither was made for this restore, both stay.
-    let mut users_config = child("ConfigMap", "orders-notes", "KafkaRestore", "uid-r");
-    users_config["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("ownerReferences");
-    let earlier_job = child("Job", "restore-orders-restore-9", "KafkaRestore", "uid-old");
-    let script = vec![
-        expect(
-            Method::GET,
-            format!("/apis/batch/v1/namespaces/kafka/jobs?&{MANAGED}"),
-            StatusCode::OK,
-            items(
-                "JobList",
-                vec![child("Job", job, "KafkaRestore", "uid-r"), earlier_job],
-            ),
-        ),
-        expect(
-            Method::DELETE,
-            format!("/apis/batch/v1/namespaces/kafka/jobs/{job}?"),
-            StatusCode::OK,
-            json!({}),
-        ),
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
-            StatusCode::OK,
-            items(
-                "PodList",
-                vec![
-                    child(
-                        "Pod",
-                        "restore-orders-restore-1-abcde",
-                        "Job",
-                        &format!("uid-{job}"),
-                    ),
-                    child(
-                        "Pod",
-                        "restore-orders-restore-9-fghij",
-                        "Job",
-                        "uid-restore-orders-restore-9",
-                    ),
-                ],
-            ),
-        ),
-        expect(
-            Method::DELETE,
-            "/api/v1/namespaces/kafka/pods/restore-orders-restore-1-abcde?",
-            StatusCode::OK,
-            json!({}),
-        ),
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/configmaps?&{MANAGED}"),
-            StatusCode::OK,
-            items(
-                "ConfigMapList",
-                vec![
-                    child(
-                        "ConfigMap",
-                        "restore-orders-restore-config",
-                        "KafkaRestore",
-                        "uid-r",
-                    ),
-                    users_config,
-                ],
-            ),
-        ),
-        expect(
-            Method::DELETE,
-            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?",
-            StatusCode::OK,
-            json!({}),
-        ),
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{MANAGED}"),
-            StatusCode::OK,
-            items(
-                "PersistentVolumeClaimList",
-                vec![child(
-                    "PersistentVolumeClaim",
-                    "restore-orders-report-x7k2p",
-                    "KafkaRestore",
-                    "uid-r",
-                )],
-            ),
-        ),
-        expect(
-            Method::DELETE,
-            "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
-            StatusCode::OK,
-            json!({}),
-        ),
-        expect(
-            Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders?"),
-            StatusCode::OK,
-            deleting.clone(),
-        ),
-    ];
-    let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(deleting).unwrap();
-    reconcile_restore(Arc::new(restore), context(client, vec![]))
-        .await
-        .expect("cleaned up");
-    let sent = server.await.unwrap();
-    for delete in [1, 3, 5, 7] {
-        assert_eq!(
-            sent[delete]["propagationPolicy"], "Background",
-            "{}",
-            sent[delete]
-        );
-    }
-    // The finalizer patch tests that ours is where it was and removes only it.
-    assert_eq!(
-        sent[8],
-        json!([
-            {"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"},
-            {"op": "remove", "path": "/metadata/finalizers/1"}
-        ])
-    );
-}
-
-#[tokio::test]
-async fn r4_a_new_restore_gets_the_finalizer_first() {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let mut fresh = restore();
-    fresh["metadata"]["finalizers"] = json!(["example.com/keep-me"]);
-    let script = vec![expect(
-        Method::PATCH,
-        format!("{NS}/kafkarestores/restore-orders?"),
-        StatusCode::OK,
-        fresh.clone(),
-    )];
-    let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(fresh).unwrap();
-    reconcile_restore(Arc::new(restore), context(client, vec![]))
-        .await
-        .expect("finalizer added");
-    let sent = server.await.unwrap();
-    assert_eq!(
-        sent[0],
-        json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": ["example.com/keep-me"]},
-            {"op": "add", "path": "/metadata/finalizers/-", "value": "kafkabackup.com/cleanup"}
-        ])
-    );
-}
-
-#[tokio::test]
-async fn r10_an_invalid_spec_gets_a_condition_not_a_job() {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let mut invalid = restore();
-    invalid["spec"]["backoffLimit"] = json!(-1);
-    let script = vec![
-        expect(
-            Method::PATCH,
-            format!(
-                "{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"
-            ),
-            StatusCode::OK,
-            invalid.clone(),
-        ),
-        // The same Warning Event a backup with an invalid spec gets.
-        expect(
-            Method::POST,
-            "/apis/events.k8s.io/v1/namespaces/kafka/events?",
-            StatusCode::CREATED,
-            json!({}),
-        ),
-    ];
-    let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(invalid).unwrap();
-    reconcile_restore(Arc::new(restore), context(client, vec![]))
-        .await
-        .expect("no error loop");
-    let sent = server.await.unwrap();
-    let ready = &sent[0]["status"]["conditions"][0];
-    assert_eq!(ready["reason"], "InvalidSpec");
-    assert!(
-        ready["message"]
-            .as_str()
-            .unwrap()
-            .contains("spec.backoffLimit")
-    );
-    assert_eq!(
-        (&sent[1]["type"], &sent[1]["reason"]),
-        (&json!("Warning"), &json!("InvalidSpec"))
-    );
-}
-
-#[tokio::test]
-async fn paused_restore_is_left_alone() {
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let mut paused = restore();
-    paused["metadata"]["annotations"] = json!({"strimzi.io/pause-reconciliation": "true"});
-    let server = tokio::spawn(serve(handle, vec![]));
-    let restore: KafkaRestore = serde_json::from_value(paused).unwrap();
-    reconcile_restore(Arc::new(restore), context(client, vec![]))
         .await
         .unwrap();
     server.await.unwrap();
