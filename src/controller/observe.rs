@@ -38,46 +38,83 @@ pub(crate) async fn worker_summary(
         .next_back())
 }
 
-/// How to reach the cluster of a resource: as given, or resolved through Strimzi.
-pub(crate) async fn connection(
+/// The Strimzi `Kafka` a resource names, read from the API; `None` for a cluster given by
+/// address, a missing `Kafka`, or no Strimzi CRD in the cluster at all.
+pub(crate) async fn strimzi_kafka(
     ctx: &Context,
     namespace: &str,
     source: Option<ClusterSource<'_>>,
-) -> Result<Result<Connection, Blocker>> {
+) -> Result<Option<DynamicObject>> {
+    let Some(ClusterSource::Strimzi(reference)) = source else {
+        return Ok(None);
+    };
+    let name = &reference.name;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), namespace, &strimzi::kafka_resource());
+    match timed(Call::of_kind("get", "Kafka", name), api.get_opt(name)).await {
+        Ok(kafka) => Ok(kafka),
+        Err(e) if e.status_code() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// How to reach the cluster, or why it cannot be reached yet. Pure.
+pub(crate) fn connection_of(
+    source: Option<ClusterSource<'_>>,
+    kafka: Option<&DynamicObject>,
+) -> Result<Connection, Blocker> {
     match source {
-        None => Ok(Err(Blocker {
-            why: Waiting::InvalidSpec,
-            message: "set spec.strimziClusterRef or spec.kafka".into(),
-        })),
-        Some(ClusterSource::Direct(kafka)) => Ok(Ok(Connection {
+        None => Err(Blocker::new(
+            Waiting::InvalidSpec,
+            "set spec.strimziClusterRef or spec.kafka",
+        )),
+        Some(ClusterSource::Direct(kafka)) => Ok(Connection {
             bootstrap_servers: kafka.bootstrap_servers.clone(),
             tls: kafka.tls.is_some(),
             ca_secret: kafka.tls.as_ref().and_then(|t| t.ca_secret.clone()),
             authentication: kafka.authentication.clone(),
-        })),
-        Some(ClusterSource::Strimzi(reference)) => {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(ctx.client.clone(), namespace, &strimzi::kafka_resource());
-            let call = Call::of_kind("get", "Kafka", &reference.name);
-            let kafka = match timed(call, api.get_opt(&reference.name)).await {
-                Ok(kafka) => kafka,
-                // No Strimzi CRD in this cluster: the same answer as a missing cluster.
-                Err(e) if e.status_code() == Some(404) => None,
-                Err(e) => return Err(e),
-            };
-            Ok(strimzi::resolve(reference, kafka.as_ref())
-                .map(|listener| Connection {
-                    bootstrap_servers: listener.bootstrap_servers,
-                    tls: listener.ca_secret.is_some(),
-                    ca_secret: listener
-                        .ca_secret
-                        .map(|(name, key)| SecretKeyRef { name, key }),
-                    authentication: None,
-                })
-                .map_err(|e| Blocker {
-                    why: Waiting::ClusterNotReady,
-                    message: e.to_string(),
-                }))
-        }
+        }),
+        Some(ClusterSource::Strimzi(reference)) => strimzi::resolve(reference, kafka)
+            .map(|listener| Connection {
+                bootstrap_servers: listener.bootstrap_servers,
+                tls: listener.ca_secret.is_some(),
+                ca_secret: listener
+                    .ca_secret
+                    .map(|(name, key)| SecretKeyRef { name, key }),
+                authentication: None,
+            })
+            .map_err(|e| Blocker::new(Waiting::ClusterNotReady, e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{KafkaConnection, StrimziClusterRef};
+
+    #[test]
+    fn the_cluster_is_reached_as_given_or_waited_for() {
+        let unset = connection_of(None, None).unwrap_err();
+        assert_eq!(unset.why, Waiting::InvalidSpec);
+
+        let direct = KafkaConnection {
+            bootstrap_servers: "kafka:9092".into(),
+            ..Default::default()
+        };
+        let connection = connection_of(Some(ClusterSource::Direct(&direct)), None).unwrap();
+        assert_eq!(connection.bootstrap_servers, "kafka:9092");
+        assert!(!connection.tls);
+
+        let reference = StrimziClusterRef {
+            name: "my-cluster".into(),
+            listener: None,
+        };
+        let missing = connection_of(Some(ClusterSource::Strimzi(&reference)), None).unwrap_err();
+        assert_eq!(missing.why, Waiting::ClusterNotReady);
+        assert!(
+            missing.message.contains("my-cluster"),
+            "{}",
+            missing.message
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::controller::backup::plan::{self, BackupObservation};
 use crate::controller::calls::{get_opt, list};
 use crate::controller::error::Result;
 use crate::controller::names;
-use crate::controller::observe::{connection, now, worker_summary};
+use crate::controller::observe::{connection_of, now, strimzi_kafka, worker_summary};
 use crate::controller::waiting::{Blocker, Waiting};
 use crate::policy;
 
@@ -28,12 +28,10 @@ pub(crate) async fn observe<'a>(
     let name = backup.name_any();
     let review = policy::validate_backup(backup);
     let connection = if review.is_allowed() {
-        connection(ctx, &namespace, backup.spec.cluster()).await?
+        let kafka = strimzi_kafka(ctx, &namespace, backup.spec.cluster()).await?;
+        connection_of(backup.spec.cluster(), kafka.as_ref())
     } else {
-        Err(Blocker {
-            why: Waiting::InvalidSpec,
-            message: review.denial_message(),
-        })
+        Err(Blocker::new(Waiting::InvalidSpec, review.denial_message()))
     };
     let selector = ListParams::default().labels(&names::backup_selector(&name));
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);

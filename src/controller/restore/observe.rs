@@ -14,7 +14,7 @@ use crate::controller::Context;
 use crate::controller::calls::{get_opt, list};
 use crate::controller::error::Result;
 use crate::controller::names;
-use crate::controller::observe::{connection, now, worker_summary};
+use crate::controller::observe::{connection_of, now, strimzi_kafka, worker_summary};
 use crate::controller::waiting::{Blocker, Waiting};
 
 use super::plan::{self, RestoreObservation};
@@ -35,21 +35,19 @@ pub(crate) async fn active_restore_pods(
         .count())
 }
 
-/// The storage of the KafkaBackup a restore reads from.
-pub(crate) async fn backup_storage(
-    ctx: &Context,
+/// The storage of the KafkaBackup a restore reads from, or why there is none yet. Pure.
+fn backup_storage(
+    backup: Option<KafkaBackup>,
     namespace: &str,
     name: &str,
-) -> Result<Result<BackupStorage, Blocker>> {
-    let backups: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), namespace);
-    Ok(match get_opt(&backups, name).await? {
-        Some(backup) => Ok(backup.spec.storage),
-        None => Err(Blocker {
-            why: Waiting::BackupNotFound,
-            message: format!(
+) -> std::result::Result<BackupStorage, Blocker> {
+    backup.map(|b| b.spec.storage).ok_or_else(|| {
+        Blocker::new(
+            Waiting::BackupNotFound,
+            format!(
                 "spec.backupRef.name: KafkaBackup '{name}' not found in namespace '{namespace}'"
             ),
-        }),
+        )
     })
 }
 
@@ -76,8 +74,10 @@ pub(crate) async fn observe<'a>(
         &ListParams::default().labels(&names::restore_selector(&name)),
     )
     .await?;
-    let backup_storage = backup_storage(ctx, &namespace, &restore.spec.backup_ref.name).await?;
-    let connection = connection(ctx, &namespace, restore.spec.cluster()).await?;
+    let backups: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
+    let backup_name = &restore.spec.backup_ref.name;
+    let backup = get_opt(&backups, backup_name).await?;
+    let kafka = strimzi_kafka(ctx, &namespace, restore.spec.cluster()).await?;
     let summary = match plan::finished_job_without_figures(restore, &jobs) {
         Some(job) => worker_summary(ctx, &namespace, &job.name_any()).await?,
         None => None,
@@ -87,8 +87,8 @@ pub(crate) async fn observe<'a>(
         jobs,
         pvcs,
         active_pods: 0,
-        backup_storage,
-        connection,
+        backup_storage: backup_storage(backup, &namespace, backup_name),
+        connection: connection_of(restore.spec.cluster(), kafka.as_ref()),
         defaults: &ctx.defaults,
         now: now(),
         summary,
