@@ -21,7 +21,8 @@ pub use crate::controller::waiting::{Blocker, Requeue, Waiting};
 
 use super::attempt::{JobState, attempt_of, begin, job_state};
 pub use super::attempt::{finished_job_without_figures, pod_may_still_run};
-pub use super::status::blocked_status;
+use super::status::own_labels;
+pub use super::status::{blocked_status, invalid_spec_plan};
 use super::status::{blocked_wants, disabled_wants, running_wants};
 use crate::policy;
 use crate::worker::report::Summary;
@@ -389,31 +390,6 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
     };
     plan.announce = conditions::announcement(&old_status.conditions, &plan.status.conditions);
     Ok(plan)
-}
-
-/// The plan of a restore whose spec breaks a rule (R10): no child, the reason in status,
-/// and nothing more until the spec changes.
-pub fn invalid_spec_plan(restore: &KafkaRestore, message: String, now: Time) -> RestorePlan {
-    let blocker = Blocker::new(Waiting::InvalidSpec, message);
-    let status = blocked_status(restore, &blocker, now);
-    let old = restore.status.clone().unwrap_or_default();
-    RestorePlan {
-        labels: own_labels(restore),
-        announce: conditions::announcement(&old.conditions, &status.conditions),
-        status,
-        requeue: blocker.why.requeue(),
-        ..Default::default()
-    }
-}
-
-/// The operator's labels the restore carries now.
-fn own_labels(restore: &KafkaRestore) -> BTreeMap<String, String> {
-    restore
-        .labels()
-        .iter()
-        .filter(|(k, _)| *k == LABEL_REPORT_PVC_NAME || *k == LABEL_RESTORE_JOB_NAME)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 /// Paused (`strimzi.io/pause-reconciliation: "true"`) or being deleted: nothing is

@@ -1,11 +1,17 @@
-//! The conditions of a restore: running, disabled, blocked, and the status of a restore
-//! whose plan could not be made. Pure.
+//! The conditions of a restore: running, disabled, blocked; the status of a restore
+//! whose plan could not be made, and the plan of one whose spec breaks a rule. Pure.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use std::collections::BTreeMap;
+
+use kube::ResourceExt;
+
+use super::plan::RestorePlan;
 use crate::api::{KafkaRestore, KafkaRestoreStatus, condition as c};
+use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE_JOB_NAME};
 use crate::controller::conditions::{self, Want};
-use crate::controller::waiting::Blocker;
+use crate::controller::waiting::{Blocker, Waiting};
 
 pub(super) fn running_wants(message: &str) -> Vec<Want> {
     vec![
@@ -48,4 +54,29 @@ pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> K
         restore: old.restore,
         continued: old.continued,
     }
+}
+
+/// The plan of a restore whose spec breaks a rule (R10): no child, the reason in status,
+/// and nothing more until the spec changes.
+pub fn invalid_spec_plan(restore: &KafkaRestore, message: String, now: Time) -> RestorePlan {
+    let blocker = Blocker::new(Waiting::InvalidSpec, message);
+    let status = blocked_status(restore, &blocker, now);
+    let old = restore.status.clone().unwrap_or_default();
+    RestorePlan {
+        labels: own_labels(restore),
+        announce: conditions::announcement(&old.conditions, &status.conditions),
+        status,
+        requeue: blocker.why.requeue(),
+        ..Default::default()
+    }
+}
+
+/// The operator's labels the restore carries now.
+pub(super) fn own_labels(restore: &KafkaRestore) -> BTreeMap<String, String> {
+    restore
+        .labels()
+        .iter()
+        .filter(|(k, _)| *k == LABEL_REPORT_PVC_NAME || *k == LABEL_RESTORE_JOB_NAME)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
