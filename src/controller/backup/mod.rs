@@ -4,6 +4,7 @@
 mod apply;
 mod observe;
 pub mod plan;
+mod status;
 
 use self::apply::apply_plan;
 use self::observe::observe;
