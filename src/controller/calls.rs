@@ -40,22 +40,13 @@ pub(crate) async fn write<T>(
     Ok(answer)
 }
 
-/// The call `verb` on `name` of the kind of `K`, for kinds whose type is static or not.
-fn call<K>(verb: &'static str, name: &str) -> Call
-where
-    K: Resource,
-    K::DynamicType: Default,
-{
-    Call::of_kind(verb, &K::kind(&K::DynamicType::default()), name)
-}
-
 /// `Ok(None)` for 404.
 pub(crate) async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    timed(call::<K>("get", name), api.get_opt(name)).await
+    timed(Call::on::<K>("get", name), api.get_opt(name)).await
 }
 
 /// The objects of `list`.
@@ -65,7 +56,7 @@ where
     K::DynamicType: Default,
 {
     let selector = list.label_selector.as_deref().unwrap_or("all");
-    Ok(timed(call::<K>("list", selector), api.list(list))
+    Ok(timed(Call::on::<K>("list", selector), api.list(list))
         .await?
         .items)
 }
@@ -88,7 +79,7 @@ where
     };
     write(
         metrics,
-        call::<K>("patch", name),
+        Call::on::<K>("patch", name),
         api.patch(name, &params, &Patch::Merge(patch)),
     )
     .await?;
@@ -211,14 +202,14 @@ where
 {
     let name = object.meta().name.clone().unwrap_or_default();
     let mut body = serde_json::to_value(object).map_err(|source| Error::Serialize {
-        call: call::<K>("apply", &name),
+        call: Call::on::<K>("apply", &name),
         source,
     })?;
     body["apiVersion"] = json!(K::api_version(&K::DynamicType::default()));
     body["kind"] = json!(K::kind(&K::DynamicType::default()));
     write(
         metrics,
-        call::<K>("apply", &name),
+        Call::on::<K>("apply", &name),
         api.patch(
             &name,
             &PatchParams::apply(FIELD_MANAGER).force(),
@@ -237,7 +228,7 @@ where
 {
     match write(
         metrics,
-        call::<K>("delete", name),
+        Call::on::<K>("delete", name),
         api.delete(name, &background()),
     )
     .await

@@ -10,9 +10,10 @@ use kube::Resource;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer;
 
+use crate::controller::Context;
 use crate::controller::build;
 use crate::controller::calls::API_TIMEOUT;
-use crate::controller::{Context, WAIT_RETRY};
+use crate::controller::waiting::Waiting;
 
 /// One call to the API: what was done to which object (a name, or a label selector for a
 /// list).
@@ -25,11 +26,12 @@ pub struct Call {
 
 impl Call {
     /// A call on an object of kind `K`.
-    pub fn on<K: Resource<DynamicType = ()>>(
-        verb: &'static str,
-        object: impl Into<String>,
-    ) -> Self {
-        Self::of_kind(verb, K::kind(&()).as_ref(), object)
+    pub fn on<K>(verb: &'static str, object: impl Into<String>) -> Self
+    where
+        K: Resource,
+        K::DynamicType: Default,
+    {
+        Self::of_kind(verb, &K::kind(&K::DynamicType::default()), object)
     }
 
     /// A call on an object of a kind known by name only (a Strimzi `Kafka`).
@@ -110,7 +112,7 @@ impl ErrorClass {
         match self {
             ErrorClass::Conflict => Duration::from_secs(1),
             ErrorClass::Forbidden | ErrorClass::Build => Duration::from_secs(120),
-            ErrorClass::NameTaken => WAIT_RETRY,
+            ErrorClass::NameTaken => Waiting::NameConflict.requeue().after(),
             ErrorClass::Api | ErrorClass::Timeout | ErrorClass::Finalizer => {
                 Duration::from_secs(15)
             }

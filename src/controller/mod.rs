@@ -23,8 +23,6 @@ pub(crate) mod status;
 pub mod strimzi;
 pub mod waiting;
 
-use std::time::Duration;
-
 use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -39,9 +37,6 @@ pub use self::run::{
     LeaderElection, Scope, cache_restore_jobs, run_controllers, run_with_leader_election,
 };
 use crate::constants::{ANNOTATION_PAUSE, FIELD_MANAGER};
-
-/// Retry of a resource waiting on something not watched (a KafkaBackup, a Strimzi Kafka).
-pub(crate) const WAIT_RETRY: Duration = waiting::Requeue::Waiting.after();
 
 /// Whether a resource carries `strimzi.io/pause-reconciliation: "true"`.
 pub fn is_paused<K: Resource>(resource: &K) -> bool {

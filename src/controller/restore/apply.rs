@@ -16,11 +16,10 @@ use crate::controller::Context;
 use crate::controller::calls::{
     Creation, apply, apply_labels, create_or_adopt, get_opt, merge_patch, taken_by_another,
 };
-use crate::controller::conditions;
 use crate::controller::error::Result;
 use crate::controller::events::{announce, publish};
 use crate::controller::observe::now;
-use crate::controller::restore::plan::{RestorePlan, blocked_status};
+use crate::controller::restore::plan::{RestorePlan, blocked_plan};
 use crate::controller::status::write_status;
 use crate::controller::waiting::{Blocker, Waiting};
 
@@ -73,16 +72,10 @@ pub(crate) async fn apply_plan(
     .await?;
     if let Some(message) = taken {
         // Nothing after the taken name was applied; the restore shows why and waits.
-        let blocker = Blocker::new(Waiting::NameConflict, message);
-        let blocked = blocked_status(restore, &blocker, now());
-        let old = restore.status.as_ref();
-        write_status(ctx, restore, old, &blocked).await?;
-        let change = conditions::announcement(
-            old.map(|s| s.conditions.as_slice()).unwrap_or_default(),
-            &blocked.conditions,
-        );
-        announce(ctx, restore, change.as_ref()).await;
-        return Ok(blocker.why.requeue().action());
+        let blocked = blocked_plan(restore, Blocker::new(Waiting::NameConflict, message), now());
+        write_status(ctx, restore, restore.status.as_ref(), &blocked.status).await?;
+        announce(ctx, restore, blocked.announce.as_ref()).await;
+        return Ok(blocked.requeue.action());
     }
     if let Some((job, suspend)) = &suspend_job {
         merge_patch(

@@ -22,7 +22,7 @@ pub use crate::controller::waiting::{Blocker, Requeue, Waiting};
 use super::attempt::{JobState, attempt_of, begin, job_state};
 pub use super::attempt::{finished_job_without_figures, pod_may_still_run};
 use super::status::own_labels;
-pub use super::status::{blocked_status, invalid_spec_plan};
+pub use super::status::{blocked_plan, invalid_spec_plan};
 use super::status::{blocked_wants, disabled_wants, running_wants};
 use crate::policy;
 use crate::worker::report::Summary;

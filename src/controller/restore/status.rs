@@ -45,7 +45,7 @@ pub(super) fn disabled_wants(message: &str) -> Vec<Want> {
 
 /// The status with nothing but the attempt bookkeeping, for a restore whose plan could
 /// not be made (an unusable spec): the reason is shown, nothing else changes.
-pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> KafkaRestoreStatus {
+fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> KafkaRestoreStatus {
     let old = restore.status.clone().unwrap_or_default();
     let wants = blocked_wants(restore.is_completed(), blocker);
     KafkaRestoreStatus {
@@ -59,7 +59,12 @@ pub fn blocked_status(restore: &KafkaRestore, blocker: &Blocker, now: Time) -> K
 /// The plan of a restore whose spec breaks a rule (R10): no child, the reason in status,
 /// and nothing more until the spec changes.
 pub fn invalid_spec_plan(restore: &KafkaRestore, message: String, now: Time) -> RestorePlan {
-    let blocker = Blocker::new(Waiting::InvalidSpec, message);
+    blocked_plan(restore, Blocker::new(Waiting::InvalidSpec, message), now)
+}
+
+/// The plan of a restore that cannot go on: the reason in status and its Event, the
+/// labels it has, and when to look again.
+pub fn blocked_plan(restore: &KafkaRestore, blocker: Blocker, now: Time) -> RestorePlan {
     let status = blocked_status(restore, &blocker, now);
     let old = restore.status.clone().unwrap_or_default();
     RestorePlan {
