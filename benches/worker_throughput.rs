@@ -1,7 +1,8 @@
 //! Backup and restore throughput of the worker against raw produce and consume with
-//! rdkafka, on the same tansu broker on 127.0.0.1, in one run, through a directory and
-//! through an S3-compatible server (moto on 127.0.0.1, when installed). Prints records/s,
-//! MB/s and the ratios (backup vs raw consume, restore vs raw produce).
+//! rdkafka, on the same Apache Kafka broker (KRaft, one node) on 127.0.0.1, in one run,
+//! through a directory and through an S3-compatible server (moto on 127.0.0.1, when
+//! installed). Prints records/s, MB/s and the ratios (backup vs raw consume, restore vs
+//! raw produce).
 
 #[path = "../tests/support/broker.rs"]
 mod broker;
@@ -45,12 +46,11 @@ fn main() {
         println!("worker_throughput runs under `cargo bench` only");
         return;
     }
+    // Says why when there is no broker (Java or Maven missing).
     let Some(broker) = Broker::start() else {
-        println!(
-            "tansu is not installed: cargo install tansu --version 0.6.0 --locked --features dynostore"
-        );
         return;
     };
+    println!("Apache Kafka {}", broker::KAFKA_VERSION);
     let storage = tempfile::tempdir().unwrap();
     let records: Vec<Record> = (0..RECORDS)
         .map(|i| Record {

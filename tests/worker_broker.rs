@@ -1,9 +1,10 @@
-//! The backup and restore workers against a real Kafka-protocol broker (tansu) on
-//! 127.0.0.1, checked record by record with an independent client (rdkafka).
+//! The backup and restore workers against Apache Kafka (KRaft, one node) on 127.0.0.1,
+//! checked record by record with an independent client (rdkafka).
 //!
-//! The broker is started per test on a free port and stopped by its PID. When `tansu` is
-//! not installed the tests say so and return, unless `KAFKA_BACKUP_REQUIRE_BROKER=1`
-//! (set by `.ci/run`, which installs it), where they fail.
+//! One broker serves every test of this binary (`Broker::shared`), each test on topics of
+//! its own names; it is stopped by its PID when the tests end. Without Java and Maven the
+//! tests say so and return, unless `KAFKA_BACKUP_REQUIRE_BROKER=1` (set by `.ci/run`,
+//! which installs them), where they fail.
 
 #[path = "support/broker.rs"]
 mod broker;
@@ -15,7 +16,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
-use broker::{Broker, consume, free_port, produce, sample_records, sorted, topic_exists};
+use broker::{
+    Broker, Isolation, consume, consume_with, free_port, produce, produce_transactions,
+    sample_records, sorted, topic_exists, watermarks,
+};
 use s3::S3Server;
 
 fn worker(args: &[&str]) -> Command {
@@ -138,22 +142,22 @@ fn restore_command(
 
 #[test]
 fn round_trip_is_record_for_record_into_a_mapped_topic() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
     let report = tempfile::tempdir().unwrap();
     broker.create_topic("orders", 3);
     let records = sample_records(300, 3);
-    produce(&broker, "orders", &records);
-    let source = consume(&broker, "orders", 3, records.len());
+    produce(broker, "orders", &records);
+    let source = consume(broker, "orders", 3, records.len());
     assert_eq!(
         source,
         sorted(records.clone()),
         "the broker returns what was produced"
     );
 
-    backup(&broker, storage.path(), "orders", "nightly");
+    backup(broker, storage.path(), "orders", "nightly");
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(storage.path().join("backup-summary")).unwrap(),
     )
@@ -166,13 +170,13 @@ fn round_trip_is_record_for_record_into_a_mapped_topic() {
     assert!(summary["bytes"].as_u64().unwrap() > 0, "{summary}");
 
     run_ok(restore_command(
-        &broker,
+        broker,
         storage.path(),
         report.path(),
         "nightly",
         &["--topic-mapping", "orders=orders-restored"],
     ));
-    let restored = consume(&broker, "orders-restored", 3, records.len());
+    let restored = consume(broker, "orders-restored", 3, records.len());
     assert_eq!(restored.len(), source.len());
     assert_eq!(
         restored, source,
@@ -192,21 +196,21 @@ fn round_trip_is_record_for_record_into_a_mapped_topic() {
 
     // A completed restore run again does nothing.
     run_ok(restore_command(
-        &broker,
+        broker,
         storage.path(),
         report.path(),
         "nightly",
         &["--topic-mapping", "orders=orders-restored"],
     ));
     assert_eq!(
-        consume(&broker, "orders-restored", 3, records.len()).len(),
+        consume(broker, "orders-restored", 3, records.len()).len(),
         records.len()
     );
 }
 
 #[test]
 fn point_in_time_window_and_topic_selection() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
@@ -214,12 +218,12 @@ fn point_in_time_window_and_topic_selection() {
     broker.create_topic("payments", 1);
     broker.create_topic("audit", 1);
     let records = sample_records(20, 1);
-    produce(&broker, "payments", &records);
-    produce(&broker, "audit", &records[..5]);
-    backup(&broker, storage.path(), "payments,audit", "pit");
+    produce(broker, "payments", &records);
+    produce(broker, "audit", &records[..5]);
+    backup(broker, storage.path(), "payments,audit", "pit");
     // Records 5..10 (timestamps base+5 s .. base+9 s).
     run_ok(restore_command(
-        &broker,
+        broker,
         storage.path(),
         report.path(),
         "pit",
@@ -234,14 +238,14 @@ fn point_in_time_window_and_topic_selection() {
             "2026-01-01T00:00:10Z",
         ],
     ));
-    let restored = consume(&broker, "payments-window", 1, 5);
+    let restored = consume(broker, "payments-window", 1, 5);
     assert_eq!(restored, records[5..10].to_vec());
 
     // A regular expression picks topics from the backup; an exclude leaves audit out
     // (restoring it into itself would have doubled it).
     let report = tempfile::tempdir().unwrap();
     run_ok(restore_command(
-        &broker,
+        broker,
         storage.path(),
         report.path(),
         "pit",
@@ -254,13 +258,25 @@ fn point_in_time_window_and_topic_selection() {
             "payments=payments-regex",
         ],
     ));
-    assert_eq!(consume(&broker, "payments-regex", 1, 20), records);
+    assert_eq!(consume(broker, "payments-regex", 1, 20), records);
     assert_eq!(
-        consume(&broker, "audit", 1, 5).len(),
+        consume(broker, "audit", 1, 5).len(),
         5,
         "the excluded topic was not restored"
     );
 }
+
+/// A restore slow enough to be interrupted mid-way: 2,000 records a second, in batches
+/// of 100. A short produce timeout keeps the wait of an attempt after an unclean stop
+/// (the timeout plus 6 s, so the stopped attempt's requests cannot land later) short.
+const SLOW: [&str; 6] = [
+    "--produce-batch-size",
+    "100",
+    "--rate-limit-records-per-sec",
+    "2000",
+    "--produce-timeout-ms",
+    "2000",
+];
 
 /// The restore report of a directory, or null while there is none.
 fn report_of(dir: &Path) -> serde_json::Value {
@@ -270,8 +286,8 @@ fn report_of(dir: &Path) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// A topic of 20,000 records on two partitions, backed up as `id` into `store`: enough
-/// for a restore with one record per request to last seconds. Returns the records
+/// A topic of 30,000 records on two partitions, backed up as `id` into `store`: at the
+/// rate of [`SLOW`] a restore of it lasts 15 s, long enough to be interrupted. Returns the records
 /// produced and the records as the broker returns them.
 fn backed_up_into(
     broker: &Broker,
@@ -281,7 +297,7 @@ fn backed_up_into(
 ) -> (Vec<broker::Record>, Vec<broker::Record>) {
     let scratch = tempfile::tempdir().unwrap();
     broker.create_topic(topic, 2);
-    let records = sample_records(20_000, 2);
+    let records = sample_records(30_000, 2);
     produce(broker, topic, &records);
     let source = consume(broker, topic, 2, records.len());
     run_ok(backup_command(
@@ -364,9 +380,7 @@ fn killed_three_times_then_finished(
 ) {
     let report = tempfile::tempdir().unwrap();
     let mapping = format!("{topic}={topic}-restored");
-    // One record per produce request: the memory engine's ListOffsets is wrong, and the
-    // library verifies the written tail through it on resume.
-    let extra = ["--topic-mapping", &mapping, "--produce-batch-size", "1"];
+    let extra = [&["--topic-mapping", mapping.as_str()][..], &SLOW[..]].concat();
     let report_now = || report_of(report.path());
     let attempts = 3;
     for attempt in 1..=attempts {
@@ -388,24 +402,24 @@ fn killed_three_times_then_finished(
 
 #[test]
 fn resume_after_sigkill_neither_duplicates_nor_loses() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
     let store = Store::Dir(storage.path());
-    let (_, source) = backed_up_into(&broker, &store, "events", "resume");
-    killed_three_times_then_finished(&broker, &store, "events", "resume", &source);
+    let (_, source) = backed_up_into(broker, &store, "events", "resume");
+    killed_three_times_then_finished(broker, &store, "events", "resume", &source);
 }
 
 #[test]
 fn s3_resume_after_sigkill_neither_duplicates_nor_loses() {
-    let (Some(broker), Some(server)) = (Broker::start(), S3Server::start()) else {
+    let (Some(broker), Some(server)) = (Broker::shared(), S3Server::start()) else {
         return;
     };
     server.create_bucket("resumable");
     let store = s3_store(&server, "s3://resumable/cluster-a");
-    let (_, source) = backed_up_into(&broker, &store, "payments", "resume");
-    killed_three_times_then_finished(&broker, &store, "payments", "resume", &source);
+    let (_, source) = backed_up_into(broker, &store, "payments-s3", "resume");
+    killed_three_times_then_finished(broker, &store, "payments-s3", "resume", &source);
 }
 
 /// R5: a resume whose settings differ from those the progress was made under would make
@@ -413,32 +427,40 @@ fn s3_resume_after_sigkill_neither_duplicates_nor_loses() {
 /// written, with what changed and the way out; the old settings then finish exactly.
 #[test]
 fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
     let store = Store::Dir(storage.path());
-    let (_, source) = backed_up_into(&broker, &store, "ledger", "fingerprint");
+    let (_, source) = backed_up_into(broker, &store, "ledger", "fingerprint");
     let report = tempfile::tempdir().unwrap();
     let summary = report.path().join("summary");
     let old = [
         "--topic-mapping",
         "ledger=ledger-restored",
         "--produce-batch-size",
-        "1",
+        "100",
+        "--rate-limit-records-per-sec",
+        "2000",
+        "--produce-timeout-ms",
+        "2000",
     ];
-    killed_after_3000_more(&broker, &store, report.path(), "fingerprint", &old, 1);
+    killed_after_3000_more(broker, &store, report.path(), "fingerprint", &old, 1);
     let interrupted = report_of(report.path());
-    let written = consume(&broker, "ledger-restored", 2, 0).len();
+    let written = consume(broker, "ledger-restored", 2, 0).len();
     assert!(written >= 3_000 && written < source.len(), "{written}");
 
     let changed = [
         "--topic-mapping",
         "ledger=ledger-restored",
         "--produce-batch-size",
-        "2",
+        "200",
+        "--rate-limit-records-per-sec",
+        "2000",
+        "--produce-timeout-ms",
+        "2000",
     ];
-    let output = restore_from(&broker, &store, report.path(), "fingerprint", &changed)
+    let output = restore_from(broker, &store, report.path(), "fingerprint", &changed)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "refused as unusable input");
@@ -450,7 +472,7 @@ fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
     for said in [
         "attempt 1",
         "produce_batch_size",
-        "1 -> 2",
+        "100 -> 200",
         "start over",
         "the settings of attempt 1",
         "delete the report",
@@ -467,7 +489,7 @@ fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
         "{summary}"
     );
     assert_eq!(
-        consume(&broker, "ledger-restored", 2, 0).len(),
+        consume(broker, "ledger-restored", 2, 0).len(),
         written,
         "nothing more was written"
     );
@@ -478,13 +500,13 @@ fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
     );
 
     run_ok(restore_from(
-        &broker,
+        broker,
         &store,
         report.path(),
         "fingerprint",
         &old,
     ));
-    assert_eq!(consume(&broker, "ledger-restored", 2, source.len()), source);
+    assert_eq!(consume(broker, "ledger-restored", 2, source.len()), source);
     assert_eq!(report_of(report.path())["attempt"], 2);
 }
 
@@ -493,7 +515,7 @@ fn a_resume_with_changed_settings_is_refused_and_writes_nothing_more() {
 /// per token.
 #[test]
 fn a_continued_restore_adds_exactly_what_the_backup_gained() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
@@ -502,53 +524,36 @@ fn a_continued_restore_adds_exactly_what_the_backup_gained() {
     let scratch = tempfile::tempdir().unwrap();
     broker.create_topic("trades", 2);
     let first = sample_records(3_000, 2);
-    produce(&broker, "trades", &first);
+    produce(broker, "trades", &first);
     let summary = scratch.path().join("summary");
-    run_ok(backup_command(&broker, &store, &summary, "trades", "grows"));
-    let extra = [
-        "--topic-mapping",
-        "trades=trades-restored",
-        "--produce-batch-size",
-        "1",
-    ];
-    run_ok(restore_from(
-        &broker,
-        &store,
-        report.path(),
-        "grows",
-        &extra,
-    ));
+    run_ok(backup_command(broker, &store, &summary, "trades", "grows"));
+    let extra = ["--topic-mapping", "trades=trades-restored"];
+    run_ok(restore_from(broker, &store, report.path(), "grows", &extra));
     assert_eq!(
-        consume(&broker, "trades-restored", 2, first.len()),
-        consume(&broker, "trades", 2, first.len())
+        consume(broker, "trades-restored", 2, first.len()),
+        consume(broker, "trades", 2, first.len())
     );
 
     // The source grows; the next backup run adds to the same backup.
     let more: Vec<broker::Record> = sample_records(4_000, 2).split_off(3_000);
-    produce(&broker, "trades", &more);
-    run_ok(backup_command(&broker, &store, &summary, "trades", "grows"));
-    let source = consume(&broker, "trades", 2, first.len() + more.len());
+    produce(broker, "trades", &more);
+    run_ok(backup_command(broker, &store, &summary, "trades", "grows"));
+    let source = consume(broker, "trades", 2, first.len() + more.len());
     assert_eq!(source.len(), 4_000);
 
     // Without a token the completed restore stays completed.
-    run_ok(restore_from(
-        &broker,
-        &store,
-        report.path(),
-        "grows",
-        &extra,
-    ));
-    assert_eq!(consume(&broker, "trades-restored", 2, 0).len(), first.len());
+    run_ok(restore_from(broker, &store, report.path(), "grows", &extra));
+    assert_eq!(consume(broker, "trades-restored", 2, 0).len(), first.len());
 
     let continued = [&extra[..], &["--continue", "2026-11-23"]].concat();
     run_ok(restore_from(
-        &broker,
+        broker,
         &store,
         report.path(),
         "grows",
         &continued,
     ));
-    let restored = consume(&broker, "trades-restored", 2, source.len());
+    let restored = consume(broker, "trades-restored", 2, source.len());
     assert_eq!(restored.len(), source.len(), "nothing duplicated or lost");
     assert_eq!(restored, source);
     let report_json = report_of(report.path());
@@ -558,76 +563,69 @@ fn a_continued_restore_adds_exactly_what_the_backup_gained() {
 
     // The same token again does nothing.
     run_ok(restore_from(
-        &broker,
+        broker,
         &store,
         report.path(),
         "grows",
         &continued,
     ));
-    assert_eq!(
-        consume(&broker, "trades-restored", 2, 0).len(),
-        source.len()
-    );
+    assert_eq!(consume(broker, "trades-restored", 2, 0).len(), source.len());
     assert_eq!(report_of(report.path())["attempt"], 2);
 
     // Someone else wrote to the target since: what this restore wrote can no longer be
     // told apart, so a continuation refuses instead of guessing.
     let foreign = sample_records(9_004, 2).split_off(9_000);
-    produce(&broker, "trades-restored", &foreign);
-    produce(
-        &broker,
-        "trades",
-        &sample_records(5_010, 2).split_off(5_000),
-    );
-    run_ok(backup_command(&broker, &store, &summary, "trades", "grows"));
+    produce(broker, "trades-restored", &foreign);
+    produce(broker, "trades", &sample_records(5_010, 2).split_off(5_000));
+    run_ok(backup_command(broker, &store, &summary, "trades", "grows"));
     let again = [&extra[..], &["--continue", "second"]].concat();
-    let output = restore_from(&broker, &store, report.path(), "grows", &again)
+    let output = restore_from(broker, &store, report.path(), "grows", &again)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("Another writer"), "{stderr}");
     assert_eq!(
-        consume(&broker, "trades-restored", 2, 0).len(),
+        consume(broker, "trades-restored", 2, 0).len(),
         source.len() + 4,
         "nothing written after the other writer's records"
     );
 
     // A continuation without the completed restore's report has nothing to go on.
     let empty = tempfile::tempdir().unwrap();
-    let output = restore_from(&broker, &store, empty.path(), "grows", &continued)
+    let output = restore_from(broker, &store, empty.path(), "grows", &continued)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("nothing to continue"), "{stderr}");
     assert_eq!(
-        consume(&broker, "trades-restored", 2, 0).len(),
+        consume(broker, "trades-restored", 2, 0).len(),
         source.len() + 4
     );
 }
 
 #[test]
 fn an_empty_report_dir_starts_from_zero() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
     let storage = tempfile::tempdir().unwrap();
     broker.create_topic("fresh", 1);
     let records = sample_records(10, 1);
-    produce(&broker, "fresh", &records);
-    backup(&broker, storage.path(), "fresh", "fresh");
+    produce(broker, "fresh", &records);
+    backup(broker, storage.path(), "fresh", "fresh");
     for target in ["fresh-a", "fresh-b"] {
         let report = tempfile::tempdir().unwrap();
         let mapping = format!("fresh={target}");
         run_ok(restore_command(
-            &broker,
+            broker,
             storage.path(),
             report.path(),
             "fresh",
             &["--topic-mapping", &mapping],
         ));
-        assert_eq!(consume(&broker, target, 1, 10), records);
+        assert_eq!(consume(broker, target, 1, 10), records);
     }
 }
 
@@ -681,9 +679,9 @@ fn bad_input_fails_clearly_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("config.yaml"));
 
     // A restore of a backup id that does not exist, when a broker is there.
-    if let Some(broker) = Broker::start() {
+    if let Some(broker) = Broker::shared() {
         let empty = tempfile::tempdir().unwrap();
-        let output = restore_command(&broker, empty.path(), report.path(), "missing", &[])
+        let output = restore_command(broker, empty.path(), report.path(), "missing", &[])
             .output()
             .unwrap();
         assert_eq!(
@@ -704,18 +702,17 @@ fn bad_input_fails_clearly_and_writes_nothing() {
 
 #[test]
 fn sigterm_saves_the_checkpoint_and_the_next_attempt_finishes_exactly() {
-    let Some(broker) = Broker::start() else {
+    let Some(broker) = Broker::shared() else {
         return;
     };
-    let (storage, report, _, source) = backed_up(&broker, "clicks", "term");
+    let (storage, report, _, source) = backed_up(broker, "clicks", "term");
     let extra = [
-        "--topic-mapping",
-        "clicks=clicks-restored",
-        "--produce-batch-size",
-        "1",
-    ];
+        &["--topic-mapping", "clicks=clicks-restored"][..],
+        &SLOW[..],
+    ]
+    .concat();
     let report_now = || report_of(report.path());
-    let mut child = restore_command(&broker, storage.path(), report.path(), "term", &extra)
+    let mut child = restore_command(broker, storage.path(), report.path(), "term", &extra)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -762,36 +759,36 @@ fn sigterm_saves_the_checkpoint_and_the_next_attempt_finishes_exactly() {
     );
 
     run_ok(restore_command(
-        &broker,
+        broker,
         storage.path(),
         report.path(),
         "term",
         &extra,
     ));
-    let restored = consume(&broker, "clicks-restored", 2, source.len());
+    let restored = consume(broker, "clicks-restored", 2, source.len());
     assert_eq!(restored, source, "no record duplicated or lost");
 }
 
 #[test]
 fn s3_round_trip_is_record_for_record_through_a_bucket_prefix() {
-    let (Some(broker), Some(server)) = (Broker::start(), S3Server::start()) else {
+    let (Some(broker), Some(server)) = (Broker::shared(), S3Server::start()) else {
         return;
     };
     server.create_bucket("backups");
     let store = s3_store(&server, "s3://backups/team-a/kafka");
     let scratch = tempfile::tempdir().unwrap();
     let report = tempfile::tempdir().unwrap();
-    broker.create_topic("orders", 3);
+    broker.create_topic("orders-s3", 3);
     let records = sample_records(300, 3);
-    produce(&broker, "orders", &records);
-    let source = consume(&broker, "orders", 3, records.len());
+    produce(broker, "orders-s3", &records);
+    let source = consume(broker, "orders-s3", 3, records.len());
 
     let summary_file = scratch.path().join("backup-summary");
     run_ok(backup_command(
-        &broker,
+        broker,
         &store,
         &summary_file,
-        "orders",
+        "orders-s3",
         "nightly",
     ));
     let summary: serde_json::Value =
@@ -805,13 +802,13 @@ fn s3_round_trip_is_record_for_record_through_a_bucket_prefix() {
     );
 
     run_ok(restore_from(
-        &broker,
+        broker,
         &store,
         report.path(),
         "nightly",
-        &["--topic-mapping", "orders=orders-from-s3"],
+        &["--topic-mapping", "orders-s3=orders-from-s3"],
     ));
-    let restored = consume(&broker, "orders-from-s3", 3, records.len());
+    let restored = consume(broker, "orders-from-s3", 3, records.len());
     assert_eq!(restored.len(), source.len());
     assert_eq!(
         restored, source,
@@ -836,25 +833,25 @@ fn fails_naming(mut command: Command, names: &[&str]) -> String {
 
 #[test]
 fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
-    let (Some(broker), Some(server)) = (Broker::start(), S3Server::start()) else {
+    let (Some(broker), Some(server)) = (Broker::shared(), S3Server::start()) else {
         return;
     };
-    broker.create_topic("ledger", 1);
-    produce(&broker, "ledger", &sample_records(10, 1));
+    broker.create_topic("ledger-s3", 1);
+    produce(broker, "ledger-s3", &sample_records(10, 1));
     let scratch = tempfile::tempdir().unwrap();
     let summary = scratch.path().join("summary");
-    let mapping = ["--topic-mapping", "ledger=ledger-restored"];
+    let mapping = ["--topic-mapping", "ledger-s3=ledger-s3-restored"];
 
     // A bucket that does not exist.
     let missing = s3_store(&server, "s3://no-such-bucket/x");
     let message = fails_naming(
-        backup_command(&broker, &missing, &summary, "ledger", "b1"),
+        backup_command(broker, &missing, &summary, "ledger-s3", "b1"),
         &["s3://no-such-bucket/x", "the bucket does not exist"],
     );
     eprintln!("missing bucket (backup): {message}");
     let report = tempfile::tempdir().unwrap();
     let message = fails_naming(
-        restore_from(&broker, &missing, report.path(), "b1", &mapping),
+        restore_from(broker, &missing, report.path(), "b1", &mapping),
         &["s3://no-such-bucket/x", "the bucket does not exist"],
     );
     eprintln!("missing bucket (restore): {message}");
@@ -864,7 +861,7 @@ fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
         "no attempt is counted before the storage is usable"
     );
     assert!(
-        !topic_exists(&broker, "ledger-restored"),
+        !topic_exists(broker, "ledger-s3-restored"),
         "nothing written to Kafka"
     );
 
@@ -875,7 +872,7 @@ fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
     let refused = s3_store(&checking, "s3://backups/x");
     let report = tempfile::tempdir().unwrap();
     let message = fails_naming(
-        restore_from(&broker, &refused, report.path(), "b1", &mapping),
+        restore_from(broker, &refused, report.path(), "b1", &mapping),
         &[
             "s3://backups/x",
             "refused the credentials",
@@ -884,7 +881,7 @@ fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
     );
     eprintln!("refused credentials (restore): {message}");
     assert!(
-        !topic_exists(&broker, "ledger-restored"),
+        !topic_exists(broker, "ledger-s3-restored"),
         "nothing written to Kafka"
     );
 
@@ -896,12 +893,137 @@ fn s3_failures_name_the_bucket_or_endpoint_and_write_nothing() {
     };
     let report = tempfile::tempdir().unwrap();
     let message = fails_naming(
-        restore_from(&broker, &nowhere, report.path(), "b1", &mapping),
+        restore_from(broker, &nowhere, report.path(), "b1", &mapping),
         &[&format!("127.0.0.1:{closed}"), "cannot be reached"],
     );
     eprintln!("unreachable endpoint (restore): {message}");
     assert!(
-        !topic_exists(&broker, "ledger-restored"),
+        !topic_exists(broker, "ledger-s3-restored"),
         "nothing written to Kafka"
+    );
+}
+
+/// `--purge-topics` empties the target with DeleteRecords before the first attempt
+/// writes; an attempt resumed after SIGKILL never purges again, so what the first one
+/// restored stays and the target ends equal to the source.
+#[test]
+fn purge_empties_the_target_once_and_a_resumed_attempt_keeps_what_was_restored() {
+    let Some(broker) = Broker::shared() else {
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let store = Store::Dir(storage.path());
+    let (_, source) = backed_up_into(broker, &store, "inventory", "purge");
+    broker.create_topic("inventory-restored", 2);
+    let stale = sample_records(40_050, 2).split_off(40_000);
+    produce(broker, "inventory-restored", &stale);
+    assert_eq!(
+        watermarks(broker, "inventory-restored", 2),
+        [(0, 25), (0, 25)]
+    );
+
+    let report = tempfile::tempdir().unwrap();
+    let extra = [
+        &[
+            "--topic-mapping",
+            "inventory=inventory-restored",
+            "--purge-topics",
+        ][..],
+        &SLOW[..],
+    ]
+    .concat();
+    killed_after_3000_more(broker, &store, report.path(), "purge", &extra, 1);
+    assert_eq!(report_of(report.path())["purgedOnAttempt"], 1);
+    let marks = watermarks(broker, "inventory-restored", 2);
+    assert!(
+        marks.iter().all(|(low, _)| *low == 25),
+        "the stale records were deleted, not the topic: {marks:?}"
+    );
+    let partly = consume(broker, "inventory-restored", 2, 3_000).len();
+    assert!(partly >= 3_000 && partly < source.len(), "{partly}");
+
+    run_ok(restore_from(broker, &store, report.path(), "purge", &extra));
+    let restored = consume(broker, "inventory-restored", 2, source.len());
+    assert_eq!(
+        restored.len(),
+        source.len(),
+        "nothing purged twice, nothing lost"
+    );
+    assert_eq!(restored, source);
+    let report_json = report_of(report.path());
+    assert_eq!(report_json["attempt"], 2);
+    assert_eq!(report_json["purgedOnAttempt"], 1, "attempt 2 did not purge");
+}
+
+/// A backup reads as a `read_committed` consumer does: records of aborted transactions
+/// and the transaction markers are not archived, so the restored topic holds exactly
+/// the committed records, and nothing a `read_uncommitted` consumer could trip over.
+#[test]
+fn a_backup_keeps_committed_transactions_and_leaves_aborted_ones_out() {
+    let Some(broker) = Broker::shared() else {
+        return;
+    };
+    broker.create_topic("ledger-tx", 2);
+    let records = sample_records(400, 2);
+    let chunks: Vec<Vec<broker::Record>> = records.chunks(50).map(<[_]>::to_vec).collect();
+    // Eight transactions: the 2nd, 5th and 8th aborted.
+    let transactions: Vec<(bool, Vec<broker::Record>)> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| (i % 3 != 1, chunk.clone()))
+        .collect();
+    produce_transactions(broker, "ledger-tx", &transactions);
+    let committed: Vec<broker::Record> = transactions
+        .iter()
+        .filter(|(commit, _)| *commit)
+        .flat_map(|(_, r)| r.clone())
+        .collect();
+    assert_eq!(committed.len(), 250);
+    let source = consume(broker, "ledger-tx", 2, committed.len());
+    assert_eq!(source, sorted(committed.clone()));
+    assert_eq!(
+        consume_with(
+            broker,
+            "ledger-tx",
+            2,
+            records.len(),
+            Isolation::Uncommitted
+        )
+        .len(),
+        records.len(),
+        "the aborted records are in the log"
+    );
+
+    let storage = tempfile::tempdir().unwrap();
+    let summary = storage.path().join("summary");
+    run_ok(backup_command(
+        broker,
+        &Store::Dir(storage.path()),
+        &summary,
+        "ledger-tx",
+        "tx",
+    ));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["records"], committed.len(), "{summary}");
+
+    let report = tempfile::tempdir().unwrap();
+    run_ok(restore_command(
+        broker,
+        storage.path(),
+        report.path(),
+        "tx",
+        &["--topic-mapping", "ledger-tx=ledger-tx-restored"],
+    ));
+    let restored = consume_with(
+        broker,
+        "ledger-tx-restored",
+        2,
+        committed.len(),
+        Isolation::Uncommitted,
+    );
+    assert_eq!(
+        restored, source,
+        "only committed records, and no transaction marker written back as a record"
     );
 }

@@ -113,6 +113,9 @@ pub fn restore_worker_config(
             dry_run: spec.dry_run.unwrap_or(false),
             report_dir: wc::REPORTS_DIR.to_string(),
             continue_token: None,
+            rate_limit_records_per_sec: None,
+            rate_limit_bytes_per_sec: None,
+            produce_timeout_ms: None,
         }),
     }
 }

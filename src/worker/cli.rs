@@ -83,6 +83,16 @@ pub struct RestoreArgs {
     /// once per TOKEN (any new value); the report must be the completed restore's.
     #[arg(long = "continue", value_name = "TOKEN")]
     pub continue_token: Option<String>,
+    /// Write at most this many records per second (the whole restore).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_records_per_sec: Option<u64>,
+    /// Write at most this many bytes per second (the whole restore).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_bytes_per_sec: Option<u64>,
+    /// How long the broker may take to acknowledge a produce request (default 30000);
+    /// an attempt after an unclean stop first waits this long plus 6 seconds.
+    #[arg(long, value_name = "MS")]
+    pub produce_timeout_ms: Option<u32>,
 }
 
 impl WorkerArgs {
@@ -142,6 +152,33 @@ pub fn restore_config(args: &RestoreArgs, file: Option<&str>) -> Result<WorkerCo
             return Err("--continue: give a token, any value not used before".into());
         }
         options.continue_token = Some(token.clone());
+    }
+    for (flag, value, slot) in [
+        (
+            "--rate-limit-records-per-sec",
+            args.rate_limit_records_per_sec,
+            &mut options.rate_limit_records_per_sec,
+        ),
+        (
+            "--rate-limit-bytes-per-sec",
+            args.rate_limit_bytes_per_sec,
+            &mut options.rate_limit_bytes_per_sec,
+        ),
+    ] {
+        if let Some(value) = value {
+            if value == 0 {
+                return Err(format!(
+                    "{flag}: give a rate above 0, or leave it out for none"
+                ));
+            }
+            *slot = Some(value);
+        }
+    }
+    if let Some(ms) = args.produce_timeout_ms {
+        if ms == 0 {
+            return Err("--produce-timeout-ms: give a timeout above 0".into());
+        }
+        options.produce_timeout_ms = Some(ms);
     }
     config.restore = Some(options);
     Ok(config)

@@ -132,6 +132,17 @@ pub struct RestoreOptions {
     /// since. Each token is honoured once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_token: Option<String>,
+    /// Records per second the whole restore may write (all partitions together).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_records_per_sec: Option<u64>,
+    /// Bytes per second the whole restore may write (all partitions together).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_bytes_per_sec: Option<u64>,
+    /// How long the broker may take to acknowledge a produce request, in milliseconds.
+    /// An attempt after an unclean stop waits about this long first, so that requests
+    /// of the stopped attempt still in flight cannot land after it reads the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produce_timeout_ms: Option<u32>,
 }
 
 impl WorkerConfig {

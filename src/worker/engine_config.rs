@@ -113,6 +113,7 @@ pub fn restore_config(
                 })
                 .transpose()
         };
+    let defaults = CoreRestore::default();
     let restore = CoreRestore {
         time_window_start: millis("from", &options.from)?,
         // Our window ends before `to`; the library's end is inclusive.
@@ -130,7 +131,14 @@ pub fn restore_config(
         checkpoint_interval_secs: 1,
         produce_batch_size: tuning.produce_batch_size,
         max_concurrent_partitions: tuning.max_concurrent_partitions,
-        ..CoreRestore::default()
+        rate_limit_records_per_sec: options.rate_limit_records_per_sec,
+        rate_limit_bytes_per_sec: options.rate_limit_bytes_per_sec,
+        produce_timeout_ms: options
+            .produce_timeout_ms
+            .map_or(defaults.produce_timeout_ms, |ms| {
+                i32::try_from(ms).unwrap_or(i32::MAX)
+            }),
+        ..defaults
     };
     Ok(kafka_backup_core::Config {
         mode: Mode::Restore,
@@ -379,6 +387,43 @@ mod tests {
         );
         assert_eq!(restore.topic_mapping["orders"], "orders-copy");
         assert!(restore.strip_offset_headers);
+    }
+
+    #[test]
+    fn rate_limits_and_the_produce_timeout_reach_the_library() {
+        let mut cfg = config();
+        cfg.restore = Some(RestoreOptions {
+            report_dir: "/reports".into(),
+            ..Default::default()
+        });
+        let unlimited = restore_config(&cfg, &no_env, &Tuning::default())
+            .unwrap()
+            .restore
+            .unwrap();
+        assert_eq!(unlimited.rate_limit_records_per_sec, None);
+        assert_eq!(unlimited.rate_limit_bytes_per_sec, None);
+        cfg.restore = Some(RestoreOptions {
+            report_dir: "/reports".into(),
+            rate_limit_records_per_sec: Some(2_000),
+            rate_limit_bytes_per_sec: Some(1 << 20),
+            ..Default::default()
+        });
+        let limited = restore_config(&cfg, &no_env, &Tuning::default())
+            .unwrap()
+            .restore
+            .unwrap();
+        assert_eq!(limited.rate_limit_records_per_sec, Some(2_000));
+        assert_eq!(limited.rate_limit_bytes_per_sec, Some(1 << 20));
+        assert_eq!(
+            unlimited.produce_timeout_ms, 30_000,
+            "the library's default"
+        );
+        cfg.restore.as_mut().unwrap().produce_timeout_ms = Some(2_000);
+        let short = restore_config(&cfg, &no_env, &Tuning::default())
+            .unwrap()
+            .restore
+            .unwrap();
+        assert_eq!(short.produce_timeout_ms, 2_000);
     }
 
     #[test]

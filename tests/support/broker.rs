@@ -1,9 +1,23 @@
-//! A tansu broker on 127.0.0.1 and an independent rdkafka client, for the worker tests
-//! and the worker benchmark.
+//! Apache Kafka (KRaft, one node acting as broker and controller) on 127.0.0.1, and an
+//! independent rdkafka client, for the worker tests and the worker benchmark.
+//!
+//! The broker comes from Maven Central: `tests/support/kafka/pom.xml` names it, and the
+//! first run copies its runtime class path with `mvn dependency:copy-dependencies` into a
+//! cache outside the repository (`$KAFKA_BACKUP_CACHE`, else `$XDG_CACHE_HOME` or
+//! `~/.cache`, under `kafka-backup-operator/`). It needs `java` (17 or newer) and `mvn`;
+//! without them the tests say so and return, unless `KAFKA_BACKUP_REQUIRE_BROKER=1` (set
+//! by `.ci/run`, which installs them), where they fail.
+//!
+//! A broker runs under a small shell watchdog that holds the broker's PID and reads the
+//! test process's pipe: when the test drops the broker, or the test process ends however
+//! it ends, the pipe closes and the watchdog stops exactly the broker it started and
+//! removes its data. So one broker can serve every test of a test binary
+//! ([`Broker::shared`]), each test on topics of its own names.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -14,20 +28,91 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
-/// A tansu broker on a free loopback port; stopped when dropped.
-pub struct Broker {
-    child: Child,
-    pub address: String,
-    _dir: tempfile::TempDir,
+/// The Apache Kafka release the tests run; the same as `kafka.version` in the pom.
+pub const KAFKA_VERSION: &str = "4.4.0";
+const POM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/kafka/pom.xml");
+/// Any valid cluster id (a base64 UUID); each broker has a data directory of its own.
+const CLUSTER_ID: &str = "a2Fma2EtYmFja3VwLXRlc3Q";
+/// How long a broker may take to answer metadata after it was started.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The directory of the broker's jars, fetched on first use; or why there is none.
+pub fn kafka_classpath() -> Result<PathBuf, String> {
+    static CLASSPATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    CLASSPATH.get_or_init(fetch_kafka).clone()
 }
 
-pub fn tansu() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("TANSU").map(PathBuf::from),
-        std::env::var_os("CARGO_HOME").map(|h| PathBuf::from(h).join("bin/tansu")),
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tansu")),
-    ];
-    candidates.into_iter().flatten().find(|p| p.exists())
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KAFKA_BACKUP_CACHE") {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("kafka-backup-operator")
+}
+
+fn runs(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn fetch_kafka() -> Result<PathBuf, String> {
+    let libs = cache_root().join(format!("kafka_2.13-{KAFKA_VERSION}"));
+    let complete = libs.join(".complete");
+    if complete.exists() {
+        return Ok(libs);
+    }
+    if !runs("java", "-version") {
+        return Err("java is not installed (Apache Kafka needs Java 17 or newer: apt-get install openjdk-17-jre-headless)".into());
+    }
+    if !runs("mvn", "-v") {
+        return Err("mvn is not installed (it fetches Apache Kafka from Maven Central: apt-get install maven)".into());
+    }
+    let parent = libs.parent().expect("a cache directory");
+    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    // Into a directory of this process's own, then renamed: test binaries that fetch at
+    // the same time never see half a class path.
+    let partial = parent.join(format!(".kafka-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let output = Command::new("mvn")
+        .args(["-q", "-B", "-f", POM, "dependency:copy-dependencies"])
+        .arg("-DincludeScope=runtime")
+        .arg(format!("-DoutputDirectory={}", partial.display()))
+        .output()
+        .map_err(|e| format!("mvn: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "mvn could not fetch Apache Kafka {KAFKA_VERSION}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    std::fs::write(partial.join(".complete"), KAFKA_VERSION).map_err(|e| e.to_string())?;
+    if std::fs::rename(&partial, &libs).is_err() {
+        // Another process finished first; its copy is as good.
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    if complete.exists() {
+        Ok(libs)
+    } else {
+        Err(format!("{} is incomplete; remove it", libs.display()))
+    }
+}
+
+/// An Apache Kafka broker on free loopback ports, stopped (by its PID, through its
+/// watchdog) when dropped or when the test process ends.
+pub struct Broker {
+    watchdog: Child,
+    lifeline: Option<ChildStdin>,
+    /// `127.0.0.1:PORT` of its PLAINTEXT listener.
+    pub address: String,
+    dir: PathBuf,
 }
 
 pub fn free_port() -> u16 {
@@ -38,74 +123,163 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Runs the broker and waits for the end of its stdin (the lifeline), then stops the
+/// broker it started, by PID, and removes its data.
+const WATCHDOG: &str = r#"
+dir="$1"; classpath="$2/*"
+java -cp "$classpath" kafka.tools.StorageTool format --cluster-id "$3" \
+  --config "$dir/server.properties" >"$dir/format.log" 2>&1 || exit 1
+java -Xms256m -Xmx768m -cp "$classpath" kafka.Kafka "$dir/server.properties" \
+  >"$dir/broker.log" 2>&1 </dev/null &
+broker=$!
+read -r _ || true
+kill "$broker" 2>/dev/null
+wait "$broker"
+rm -rf "$dir"
+"#;
+
 impl Broker {
-    /// Starts a broker, or `None` (with a note) when tansu is not installed.
+    /// The broker every test of this test binary shares; `None` (with a note) when Java
+    /// or Maven is missing.
+    pub fn shared() -> Option<&'static Broker> {
+        static SHARED: OnceLock<Option<Broker>> = OnceLock::new();
+        SHARED.get_or_init(Broker::start).as_ref()
+    }
+
+    /// A broker of the caller's own.
     pub fn start() -> Option<Self> {
-        let Some(binary) = tansu() else {
-            assert!(
-                std::env::var("KAFKA_BACKUP_REQUIRE_BROKER").as_deref() != Ok("1"),
-                "tansu is required: cargo install tansu --version 0.6.0 --locked --features dynostore"
-            );
-            eprintln!(
-                "skipped: tansu is not installed (cargo install tansu --version 0.6.0 --locked --features dynostore)"
-            );
-            return None;
+        let classpath = match kafka_classpath() {
+            Ok(classpath) => classpath,
+            Err(why) => {
+                assert!(
+                    std::env::var("KAFKA_BACKUP_REQUIRE_BROKER").as_deref() != Ok("1"),
+                    "Apache Kafka is required (KAFKA_BACKUP_REQUIRE_BROKER=1): {why}"
+                );
+                eprintln!("skipped: no Apache Kafka broker: {why}");
+                return None;
+            }
         };
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .current_dir(dir.path())
+        let dir = tempfile::Builder::new()
+            .prefix("kafka-broker-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let (port, controller) = (free_port(), free_port());
+        let properties = format!(
+            "process.roles=broker,controller\n\
+             node.id=1\n\
+             controller.quorum.voters=1@127.0.0.1:{controller}\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+             controller.listener.names=CONTROLLER\n\
+             inter.broker.listener.name=PLAINTEXT\n\
+             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             log.dirs={data}\n\
+             auto.create.topics.enable=false\n\
+             # The tests' records carry timestamps of 2026-01-01: keep them whatever their age.\n\
+             log.retention.ms=-1\n\
+             offsets.topic.replication.factor=1\n\
+             offsets.topic.num.partitions=1\n\
+             transaction.state.log.replication.factor=1\n\
+             transaction.state.log.min.isr=1\n\
+             transaction.state.log.num.partitions=1\n\
+             group.initial.rebalance.delay.ms=0\n",
+            data = dir.join("data").display(),
+        );
+        std::fs::write(dir.join("server.properties"), properties).unwrap();
+        let mut watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG, "kafka-watchdog"])
+            .arg(&dir)
+            .arg(&classpath)
+            .arg(CLUSTER_ID)
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("tansu starts");
+            .expect("sh starts");
+        let lifeline = watchdog.stdin.take();
         let broker = Broker {
-            child,
+            watchdog,
+            lifeline,
             address: format!("127.0.0.1:{port}"),
-            _dir: dir,
+            dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&broker.address).is_err() {
+        broker.wait_until_ready();
+        Some(broker)
+    }
+
+    /// Until the broker answers metadata and an idempotent producer has written (the
+    /// first one can wait on its producer id while the broker settles).
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let ready = self
+                .client()
+                .set("socket.timeout.ms", "2000")
+                .create::<BaseConsumer>()
+                .ok()
+                .and_then(|c| c.fetch_metadata(None, Duration::from_secs(2)).ok())
+                .is_some_and(|m| !m.brokers().is_empty());
+            if ready {
+                break;
+            }
             assert!(
                 Instant::now() < deadline,
-                "tansu did not listen within 20 s"
+                "Apache Kafka did not answer within {START_TIMEOUT:?}:\n{}",
+                self.logs()
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(200));
         }
-        Some(broker)
+        self.create_topic("__tests-ready", 1);
+        let producer: ThreadedProducer<DefaultProducerContext> = self
+            .client()
+            .set("enable.idempotence", "true")
+            .create()
+            .unwrap();
+        producer
+            .send(BaseRecord::<[u8], [u8]>::to("__tests-ready").payload(b"ready"))
+            .map_err(|(e, _)| e)
+            .expect("queued");
+        producer
+            .flush(Duration::from_secs(60))
+            .expect("the first idempotent write");
+    }
+
+    /// The end of the broker's logs (format and run), for a failure message.
+    pub fn logs(&self) -> String {
+        ["format.log", "broker.log"]
+            .iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("--- {name}\n{}", tail.join("\n"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn client(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.address)
-            // tansu holds a fetch for the client's whole max wait.
-            .set("fetch.wait.max.ms", "10")
-            .set("message.timeout.ms", "20000");
+            .set("message.timeout.ms", "30000");
         config
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) {
+        self.create_topic_with(name, partitions, &[]);
+    }
+
+    /// A topic with configuration overrides (`retention.ms`, `cleanup.policy`, ...).
+    pub fn create_topic_with(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
         let admin: AdminClient<DefaultClientContext> = self.client().create().unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let result = runtime
-            .block_on(admin.create_topics(
-                &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
-                &AdminOptions::new(),
-            ))
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+        for (key, value) in configs {
+            topic = topic.set(key, value);
+        }
+        let result = runtime()
+            .block_on(admin.create_topics(&[topic], &AdminOptions::new()))
             .expect("create topic");
         for outcome in result {
             outcome.expect("topic created");
@@ -113,11 +287,22 @@ impl Broker {
     }
 }
 
+/// A runtime for the admin client's futures in synchronous tests.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
-        // Only the process this test started, by its PID.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Closing the lifeline makes the watchdog stop the broker it started.
+        drop(self.lifeline.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.watchdog.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -159,40 +344,100 @@ pub fn sample_records(count: usize, partitions: i32) -> Vec<Record> {
         .collect()
 }
 
+fn base_record<'a>(topic: &'a str, r: &'a Record) -> BaseRecord<'a, [u8], [u8]> {
+    let mut headers = OwnedHeaders::new();
+    for (key, value) in &r.headers {
+        headers = headers.insert(Header {
+            key,
+            value: value.as_deref(),
+        });
+    }
+    let mut record = BaseRecord::<[u8], [u8]>::to(topic)
+        .partition(r.partition)
+        .headers(headers);
+    if let Some(key) = &r.key {
+        record = record.key(key.as_slice());
+    }
+    if let Some(value) = &r.value {
+        record = record.payload(value.as_slice());
+    }
+    if let Some(ts) = r.timestamp {
+        record = record.timestamp(ts);
+    }
+    record
+}
+
 pub fn produce(broker: &Broker, topic: &str, records: &[Record]) {
     let producer: ThreadedProducer<DefaultProducerContext> =
         broker.client().set("linger.ms", "5").create().unwrap();
     for r in records {
-        let mut headers = OwnedHeaders::new();
-        for (key, value) in &r.headers {
-            headers = headers.insert(Header {
-                key,
-                value: value.as_deref(),
-            });
-        }
-        let mut record = BaseRecord::<[u8], [u8]>::to(topic)
-            .partition(r.partition)
-            .headers(headers);
-        if let Some(key) = &r.key {
-            record = record.key(key.as_slice());
-        }
-        if let Some(value) = &r.value {
-            record = record.payload(value.as_slice());
-        }
-        if let Some(ts) = r.timestamp {
-            record = record.timestamp(ts);
-        }
-        producer.send(record).map_err(|(e, _)| e).expect("queued");
+        producer
+            .send(base_record(topic, r))
+            .map_err(|(e, _)| e)
+            .expect("queued");
     }
-    producer.flush(Duration::from_secs(30)).expect("flushed");
+    producer.flush(Duration::from_secs(60)).expect("flushed");
 }
 
-/// Every record of a topic, per partition in offset order.
+/// Writes each group of records in a transaction of its own, committed or aborted as
+/// the group says, with a transactional producer.
+pub fn produce_transactions(broker: &Broker, topic: &str, transactions: &[(bool, Vec<Record>)]) {
+    let producer: ThreadedProducer<DefaultProducerContext> = broker
+        .client()
+        .set("transactional.id", format!("tests-{topic}"))
+        .create()
+        .unwrap();
+    let timeout = Duration::from_secs(60);
+    producer.init_transactions(timeout).expect("transactions");
+    for (commit, records) in transactions {
+        producer.begin_transaction().unwrap();
+        for r in records {
+            producer
+                .send(base_record(topic, r))
+                .map_err(|(e, _)| e)
+                .expect("queued");
+        }
+        producer.flush(timeout).expect("flushed");
+        if *commit {
+            producer.commit_transaction(timeout).expect("committed");
+        } else {
+            producer.abort_transaction(timeout).expect("aborted");
+        }
+    }
+}
+
+/// How a verifying consumer reads transactional data.
+#[derive(Clone, Copy)]
+pub enum Isolation {
+    Committed,
+    Uncommitted,
+}
+
+/// Every record of a topic, per partition in offset order (committed records only).
 pub fn consume(broker: &Broker, topic: &str, partitions: i32, expected: usize) -> Vec<Record> {
+    consume_with(broker, topic, partitions, expected, Isolation::Committed)
+}
+
+/// Every record of a topic a consumer of the given isolation sees, per partition in
+/// offset order; waits for `expected` records and two quiet seconds (at most a minute).
+pub fn consume_with(
+    broker: &Broker,
+    topic: &str,
+    partitions: i32,
+    expected: usize,
+    isolation: Isolation,
+) -> Vec<Record> {
     let consumer: BaseConsumer = broker
         .client()
         .set("group.id", format!("verify-{topic}-{}", std::process::id()))
         .set("enable.auto.commit", "false")
+        .set(
+            "isolation.level",
+            match isolation {
+                Isolation::Committed => "read_committed",
+                Isolation::Uncommitted => "read_uncommitted",
+            },
+        )
         .create()
         .unwrap();
     let mut assignment = TopicPartitionList::new();
@@ -249,4 +494,17 @@ pub fn topic_exists(broker: &Broker, topic: &str) -> bool {
         .fetch_metadata(None, Duration::from_secs(10))
         .expect("metadata");
     metadata.topics().iter().any(|t| t.name() == topic)
+}
+
+/// The first and the next offset of each partition of a topic (log start, high
+/// watermark), as the broker reports them.
+pub fn watermarks(broker: &Broker, topic: &str, partitions: i32) -> Vec<(i64, i64)> {
+    let consumer: BaseConsumer = broker.client().create().unwrap();
+    (0..partitions)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks")
+        })
+        .collect()
 }
