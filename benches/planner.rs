@@ -91,6 +91,7 @@ fn planner(c: &mut Criterion) {
                 cronjob: None,
                 jobs: vec![],
                 summaries: Default::default(),
+                restores_reading: vec![],
                 connection: Ok(connection.clone()),
                 defaults: &defaults,
                 now: now.clone(),

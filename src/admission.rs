@@ -53,12 +53,39 @@ where
     K: Resource<DynamicType = ()> + HasSpecAndStatus,
 {
     let field = |name: &str| object.data.get(name).unwrap_or(&Value::Null);
-    let spec = from_ref(field("spec")).map_err(|e| format!("spec{e}"))?;
+    let spec: K::Spec = from_ref(field("spec")).map_err(|e| format!("spec{e}"))?;
+    if let Some(unknown) = unknown_passed_through(field("spec"), &spec).first() {
+        return Err(unknown.clone());
+    }
     let status = match field("status") {
         Value::Null => None,
         status => Some(from_ref(status).map_err(|e| format!("status{e}"))?),
     };
     Ok(K::assemble(object.metadata.clone(), spec, status))
+}
+
+/// Fields of the Kubernetes objects the CRD passes through (`template.pod.affinity`,
+/// ...) that their Kubernetes types do not have: the schema keeps them, reading drops
+/// them, so they are refused instead of ignored.
+pub fn unknown_passed_through<S: serde::Serialize>(sent: &Value, spec: &S) -> Vec<String> {
+    let Ok(read) = serde_json::to_value(spec) else {
+        return Vec::new();
+    };
+    let mut unknown = Vec::new();
+    for path in crate::api::PASSED_THROUGH {
+        let (Some(sent), Some(read)) = (sent.pointer(path), read.pointer(path)) else {
+            continue;
+        };
+        for operation in json_patch::diff(sent, read).0 {
+            if let json_patch::PatchOperation::Remove(remove) = operation {
+                let field = format!("{path}{}", remove.path).replace('/', ".");
+                unknown.push(format!(
+                    "spec{field}: unknown field; check its spelling against the Kubernetes type"
+                ));
+            }
+        }
+    }
+    unknown
 }
 
 /// Deserializes from a borrowed JSON value; the error starts with the failing path
@@ -76,7 +103,7 @@ fn from_ref<'a, T: serde::Deserialize<'a>>(value: &'a Value) -> Result<T, String
 
 /// The two kinds, put together from their parts.
 pub trait HasSpecAndStatus: Sized {
-    type Spec: DeserializeOwned;
+    type Spec: DeserializeOwned + serde::Serialize;
     type Status: DeserializeOwned;
     fn assemble(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self;
 }
@@ -129,24 +156,37 @@ impl Policy for KafkaBackupPolicy {
         let Some(object) = &request.object else {
             return Decision::bad_request("the request has no object to default");
         };
+        // Earlier spellings are rewritten first (the schema would refuse them), then the
+        // defaults are filled in: one patch from what was sent to both.
+        let sent = spec_of(object.data.get("spec").unwrap_or(&Value::Null));
+        let mut converted = object.clone();
+        let warnings = match (kind, converted.data.get_mut("spec")) {
+            (Kind::Restore, Some(spec)) => crate::api::mapping::convert_map_form(spec)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
         // An object that does not fit the schema is left for the API server's schema
         // validation, which runs after mutation and reports every bad field.
-        let defaulted = match kind {
-            Kind::Backup => typed::<KafkaBackup>(object).map(|mut b| {
+        let defaults = match kind {
+            Kind::Backup => typed::<KafkaBackup>(&converted).map(|mut b| {
                 let before = spec_of(&b.spec);
                 policy::default_backup(&mut b.spec);
-                (before, spec_of(&b.spec))
+                json_patch::diff(&before, &spec_of(&b.spec))
             }),
-            Kind::Restore => typed::<KafkaRestore>(object).map(|mut r| {
+            Kind::Restore => typed::<KafkaRestore>(&converted).map(|mut r| {
                 let before = spec_of(&r.spec);
                 policy::default_restore(&mut r.spec);
-                (before, spec_of(&r.spec))
+                json_patch::diff(&before, &spec_of(&r.spec))
             }),
         };
-        match defaulted {
-            Ok((before, after)) => Decision::mutated(&before, &after),
-            Err(_) => Decision::allow(),
+        let mut after = spec_of(converted.data.get("spec").unwrap_or(&Value::Null));
+        // The defaults only add fields the object lacks, so their patch applies to the
+        // object as sent just as to its typed reading (and on error changes nothing).
+        if let Ok(patch) = defaults {
+            let _ = json_patch::patch(&mut after, &patch);
         }
+        Decision::mutated(&sent, &after).with_warnings(warnings)
     }
 
     fn validate(&self, request: &AdmissionRequest<DynamicObject>) -> Decision {

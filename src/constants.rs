@@ -3,8 +3,11 @@
 
 /// The API group of both custom resources.
 pub const API_GROUP: &str = "kafkabackup.com";
-/// The served and stored version.
+/// The stored version, served with `v1` beside it.
 pub const API_VERSION: &str = "v1alpha1";
+/// The versions served, with the same schema: `v1` is what strimzi-backup-operator 0.3
+/// and later write.
+pub const SERVED_VERSIONS: [&str; 2] = [API_VERSION, "v1"];
 
 /// Label on every Job and pod made for a KafkaRestore: the restore's name (R6).
 pub const LABEL_RESTORE: &str = "kafkabackup.com/restore";

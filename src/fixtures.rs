@@ -14,6 +14,7 @@ fn cluster() -> Option<StrimziClusterRef> {
     Some(StrimziClusterRef {
         name: "my-cluster".into(),
         listener: None,
+        ..Default::default()
     })
 }
 
@@ -88,6 +89,8 @@ impl KafkaBackup {
                         region: Some("eu-west-1".into()),
                         ..Default::default()
                     }),
+                    azure: None,
+                    gcs: None,
                     filesystem: None,
                 },
                 ..Default::default()

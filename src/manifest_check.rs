@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::admission::from_value;
 use crate::api::{KafkaBackup, KafkaRestore};
-use crate::constants::{API_GROUP, API_VERSION};
+use crate::constants::{API_GROUP, API_VERSION, SERVED_VERSIONS};
 use crate::policy::{self, Review};
 
 /// One manifest source: a name to report and its text.
@@ -179,17 +179,21 @@ fn expand_lists(document: Value) -> Vec<Value> {
     }
 }
 
-fn check_object(report: &mut Report, source: &str, object: Value) {
+fn check_object(report: &mut Report, source: &str, mut object: Value) {
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_string();
     let kind = object
         .get("kind")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let (group, version) = api_version
+        .split_once('/')
+        .map(|(g, v)| (g.to_string(), v.to_string()))
+        .unwrap_or_default();
     if group != API_GROUP {
         report.skipped += 1;
         return;
@@ -198,13 +202,20 @@ fn check_object(report: &mut Report, source: &str, object: Value) {
     let name = object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
-        .unwrap_or("<no name>");
+        .unwrap_or("<no name>")
+        .to_string();
     let label = format!("{kind}/{name}");
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    if version != API_VERSION {
+    if kind == "KafkaRestore"
+        && let Some(spec) = object.get_mut("spec")
+    {
+        // As the mutating webhook does: an earlier spelling is rewritten, with a warning.
+        warnings.extend(crate::api::mapping::convert_map_form(spec));
+    }
+    if !SERVED_VERSIONS.contains(&version.as_str()) {
         errors.push(format!(
-            "apiVersion: {api_version} is not served; use {API_GROUP}/{API_VERSION}"
+            "apiVersion: {api_version} is not served; use {API_GROUP}/{API_VERSION} (or {API_GROUP}/v1)"
         ));
     } else {
         match kind.as_str() {
@@ -251,7 +262,7 @@ fn check_typed<K>(
     rules: impl Fn(&K) -> Review,
     cel: impl Fn(&K) -> Result<(), String>,
 ) where
-    K: serde::de::DeserializeOwned + CustomResourceExt + ResourceExt,
+    K: serde::de::DeserializeOwned + serde::Serialize + CustomResourceExt + ResourceExt,
 {
     errors.extend(unknown_fields::<K>(object));
     if object.pointer("/metadata/name").is_none()
@@ -266,6 +277,12 @@ fn check_typed<K>(
             return;
         }
     };
+    if let (Some(sent), Ok(read)) = (object.get("spec"), serde_json::to_value(&typed)) {
+        errors.extend(crate::admission::unknown_passed_through(
+            sent,
+            read.get("spec").unwrap_or(&Value::Null),
+        ));
+    }
     let review = rules(&typed);
     errors.extend(review.violations.iter().map(ToString::to_string));
     warnings.extend(review.warnings);
@@ -433,6 +450,34 @@ spec:
     }
 
     #[test]
+    fn a_misspelled_field_of_a_passed_through_kubernetes_object_is_refused() {
+        let affinity =
+            "  template:\n    pod:\n      affinity:\n        nodeAfinity: {}\n  backupRef:\n";
+        let report = run(&RESTORE.replace("  backupRef:\n", affinity));
+        assert!(!report.is_valid());
+        assert!(
+            report.findings.iter().any(|f| f
+                .message
+                .starts_with("spec.template.pod.affinity.nodeAfinity: unknown field")),
+            "{:?}",
+            report.findings
+        );
+    }
+
+    #[test]
+    fn the_map_form_of_topic_mapping_is_rewritten_with_a_warning() {
+        let map = "  topicMapping:\n    orders: orders-restored\n  backupRef:\n";
+        let report = run(&RESTORE.replace("  backupRef:\n", map));
+        assert!(report.is_valid(), "{:?}", report.findings);
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.is_warning && f.message.contains("sourceTopic"))
+        );
+    }
+
+    #[test]
     fn warnings_do_not_fail_the_check() {
         let report = run(&RESTORE.replace("  backupRef:\n", "  backoffLimit: 2\n  backupRef:\n"));
         assert!(report.is_valid());
@@ -441,7 +486,11 @@ spec:
 
     #[test]
     fn unserved_versions_and_kinds_are_errors() {
-        assert!(!run(&RESTORE.replace("v1alpha1", "v1")).is_valid());
+        assert!(
+            run(&RESTORE.replace("v1alpha1", "v1")).is_valid(),
+            "v1 is served"
+        );
+        assert!(!run(&RESTORE.replace("v1alpha1", "v2")).is_valid());
         assert!(!run(&RESTORE.replace("kind: KafkaRestore", "kind: KafkaTopicRestore")).is_valid());
     }
 

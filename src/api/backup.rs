@@ -5,8 +5,11 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
+
 use super::common::{
-    ClusterSource, KafkaConnection, Outcome, PodTemplate, StrimziClusterRef, TopicSelector,
+    ClusterSource, ConnectionTuning, KafkaAuthentication, KafkaConnection, Logging, Outcome,
+    PodTemplate, SecretKeyRef, StrimziClusterRef, TopicSelector, WorkerMetrics,
 };
 
 /// Desired state of a KafkaBackup: the cluster, the storage, the topics and the schedule.
@@ -61,15 +64,49 @@ pub struct KafkaBackupSpec {
     /// and `kafka` is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kafka: Option<KafkaConnection>,
+    /// How to authenticate to the cluster (either source). The same as
+    /// `spec.kafka.authentication`, which it replaces; give one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<KafkaAuthentication>,
+    /// TCP settings of the connections to the brokers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionTuning>,
     /// Where backups are written.
     pub storage: BackupStorage,
     /// Which topics to back up. Defaults to every topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topics: Option<TopicSelector>,
+    /// Which consumer groups' committed offsets the snapshot keeps (with
+    /// `backup.consumerGroupSnapshot`). Defaults to every group with offsets on the
+    /// backed-up topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_groups: Option<ConsumerGroupSelector>,
+    /// How each run reads and writes: compression, segments, parallelism, where to
+    /// start and stop, the consumer group snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupTuning>,
+    /// Where the backup's offset database is kept during a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_storage: Option<OffsetStorage>,
+    /// Logging of the worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    /// The worker's Prometheus endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<WorkerMetrics>,
+    /// Extra environment variables of the worker container (also
+    /// `template.container.env`). Variables the operator sets cannot be overridden.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// CPU and memory of the worker container (also `template.resources`; give one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
     /// Run on a schedule (a CronJob). Without it, the backup runs once (a Job).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<BackupSchedule>,
-    /// How many finished Jobs and history entries to keep.
+    /// How long backed-up data is kept in storage (`maxAge`, `maxBackups`,
+    /// `pruneOnSchedule`), and how many finished Jobs and status entries are kept
+    /// (`*HistoryLimit`). The two never affect each other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<BackupRetention>,
     /// Pod retries within one backup Job (the Job's `backoffLimit`), for one-shot Jobs
@@ -85,17 +122,24 @@ pub struct KafkaBackupSpec {
     pub template: Option<PodTemplate>,
 }
 
-/// Where backups are stored: `type` names the one of `s3` and `filesystem` that is set.
+/// Where backups are stored: `type` names the one storage block that is set.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[x_kube(validation = Rule::new("self.type == 's3' ? (has(self.s3) && !has(self.filesystem)) : (has(self.filesystem) && !has(self.s3))").message("storage.type names the one storage block that must be set: s3 or filesystem"))]
+#[x_kube(validation = Rule::new("(self.type == 's3') == has(self.s3) && (self.type == 'azure') == has(self.azure) && (self.type == 'gcs') == has(self.gcs) && (self.type == 'filesystem') == has(self.filesystem)").message("storage.type names the one storage block that must be set: s3, azure, gcs or filesystem"))]
 #[serde(rename_all = "camelCase")]
 pub struct BackupStorage {
-    /// Kind of storage: `s3` (any S3-compatible object store) or `filesystem` (a volume).
+    /// Kind of storage: `s3` (any S3-compatible object store), `azure` (Azure Blob
+    /// Storage), `gcs` (Google Cloud Storage) or `filesystem` (a volume).
     #[serde(rename = "type")]
     pub kind: StorageType,
     /// S3 or S3-compatible bucket, for `type: s3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Storage>,
+    /// Azure Blob Storage container, for `type: azure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureStorage>,
+    /// Google Cloud Storage bucket, for `type: gcs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs: Option<GcsStorage>,
     /// A PersistentVolumeClaim, for `type: filesystem`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filesystem: Option<FilesystemStorage>,
@@ -108,6 +152,10 @@ pub enum StorageType {
     /// An S3-compatible object store.
     #[default]
     S3,
+    /// Azure Blob Storage.
+    Azure,
+    /// Google Cloud Storage.
+    Gcs,
     /// A directory on a PersistentVolumeClaim.
     Filesystem,
 }
@@ -129,11 +177,28 @@ pub struct S3Storage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// Address buckets by path (`endpoint/bucket`) instead of by host name; most
-    /// S3-compatible stores need this. Defaults to false.
+    /// S3-compatible stores need this. Defaults to false. `forcePathStyle` is the
+    /// same setting; give one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_style: Option<bool>,
-    /// Secret holding the access key pair. When left out, the pod's own identity is used
-    /// (e.g. an IAM role bound to `template.serviceAccountName`).
+    /// The same as `pathStyle` (strimzi-backup-operator's spelling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_path_style: Option<bool>,
+    /// Allow an `http://` endpoint. Defaults to true for an `http://` endpoint and
+    /// false otherwise; false with an `http://` endpoint is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_http: Option<bool>,
+    /// Secret key holding the access key id (`AWS_ACCESS_KEY_ID`); with
+    /// `secretKeySecret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_secret: Option<SecretKeyRef>,
+    /// Secret key holding the secret access key (`AWS_SECRET_ACCESS_KEY`); with
+    /// `accessKeySecret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_secret: Option<SecretKeyRef>,
+    /// One Secret holding the access key pair under two keys, instead of
+    /// `accessKeySecret` and `secretKeySecret`. When no credentials are given, the
+    /// pod's own identity is used (e.g. an IAM role bound to its service account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<S3CredentialsSecret>,
 }
@@ -150,15 +215,84 @@ pub struct S3CredentialsSecret {
     /// Key of the secret access key. Defaults to `AWS_SECRET_ACCESS_KEY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_access_key_key: Option<String>,
+    /// Key of an AWS shared credentials file (strimzi-backup-operator's form). Refused:
+    /// the worker's S3 client does not read credentials files; use
+    /// `accessKeySecret` and `secretKeySecret`, or the two keys above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// An Azure Blob Storage container. Authentication, in this order: a SAS token, the
+/// account key, a service principal (`clientId`, `tenantId`, `clientSecretSecret`),
+/// Workload Identity, or the managed identity of the node.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureStorage {
+    /// Storage account name.
+    pub storage_account: String,
+    /// Blob container name.
+    pub container: String,
+    /// Key prefix under which backups are written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Blob endpoint for sovereign clouds or Azurite, e.g.
+    /// `https://account.blob.core.usgovcloudapi.net`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Secret key holding the storage account key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_key_secret: Option<SecretKeyRef>,
+    /// The same as `accountKeySecret` (strimzi-backup-operator's other spelling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<SecretKeyRef>,
+    /// Secret key holding a SAS token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sas_token_secret: Option<SecretKeyRef>,
+    /// Azure AD application (client) id, for a service principal or Workload
+    /// Identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Azure AD tenant id, for a service principal or Workload Identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Secret key holding the service principal's client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_secret: Option<SecretKeyRef>,
+    /// Authenticate with Azure Workload Identity (the pod's service account must be
+    /// federated; the label `azure.workload.identity/use: "true"` is added to the pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_workload_identity: Option<bool>,
+}
+
+/// A Google Cloud Storage bucket.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GcsStorage {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix under which backups are written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Secret key holding a service account key (JSON), mounted as a file. When left
+    /// out, the pod's own identity is used (GKE Workload Identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<SecretKeyRef>,
+    /// Path of a service account key file already in the pod (mounted by you, e.g.
+    /// through a CSI driver). Instead of `credentialsSecret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_path: Option<String>,
 }
 
 /// A directory on a PersistentVolumeClaim.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FilesystemStorage {
-    /// Name of the PersistentVolumeClaim, in the same namespace.
-    pub claim_name: String,
-    /// Relative directory within the volume. Defaults to the volume's root.
+    /// Name of the PersistentVolumeClaim, in the same namespace. Required: a backup
+    /// in the pod's own filesystem would be lost with the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_name: Option<String>,
+    /// Directory within the volume. Defaults to the volume's root; a leading `/` is
+    /// read from the volume's root too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
 }
@@ -171,30 +305,141 @@ pub struct BackupSchedule {
     /// macro such as `@daily`.
     pub cron: String,
     /// IANA time zone the cron expression is read in, e.g. `Europe/Brussels`.
-    /// Defaults to `Etc/UTC`.
+    /// Defaults to `Etc/UTC`. `timezone` is the same setting; give one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The same as `timeZone` (strimzi-backup-operator's spelling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Stop starting new runs; a running one finishes. Defaults to false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
 }
 
-/// How much history is kept.
+/// What is kept: backed-up data in storage, and finished Jobs and status entries in
+/// the cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupRetention {
-    /// Finished successful Jobs kept by the CronJob. Defaults to 3.
+    /// Storage: delete backed-up segments uploaded longer ago than this, e.g. `30d`,
+    /// `720h`, `1d12h`. The newest segment of each partition is always kept, and
+    /// nothing is deleted while a KafkaRestore of this backup has not completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    /// Storage: keep the data of this many most recent successful runs and delete
+    /// older segments, under the same protections as `maxAge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_backups: Option<i32>,
+    /// Storage: apply `maxAge` and `maxBackups` at the end of every run. Defaults to
+    /// false: nothing is deleted from storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_on_schedule: Option<bool>,
+    /// Cluster: finished successful Jobs kept by the CronJob. Defaults to 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub successful_jobs_history_limit: Option<i32>,
-    /// Finished failed Jobs kept by the CronJob. Defaults to 1.
+    /// Cluster: finished failed Jobs kept by the CronJob. Defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub failed_jobs_history_limit: Option<i32>,
-    /// Entries kept in `status.backupHistory`. Defaults to 10, at most 100.
+    /// Cluster: entries kept in `status.backupHistory`. Defaults to 10, at most 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub backup_history_limit: Option<i32>,
+}
+
+/// Consumer groups by regular expression.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerGroupSelector {
+    /// Groups to keep, by regular expression (matched against the whole group id).
+    /// Defaults to every group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Groups to leave out, by regular expression.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+/// How a backup run reads and writes.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupTuning {
+    /// Compression of the segments: `zstd` (the default), `lz4` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// zstd level, 1 to 22. Defaults to 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<i32>,
+    /// Largest segment in bytes before a new one starts (bounds the worker's memory).
+    /// Defaults to 16 MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_size: Option<i64>,
+    /// Longest time span of a segment in milliseconds before a new one starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_max_interval_ms: Option<u64>,
+    /// Partitions backed up at once. Defaults to 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<i32>,
+    /// Where the first run of a partition starts: `earliest` (the default) or
+    /// `latest`. Later runs continue where the previous one stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_offset: Option<String>,
+    /// Stop at the end offsets current when the run starts, so records produced while
+    /// it runs are left for the next run. Defaults to true; false is refused, since a
+    /// run must end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_at_current_offsets: Option<bool>,
+    /// Keep running and back up new records as they arrive. Refused: a KafkaBackup
+    /// runs as Jobs that end; use `spec.schedule` to run again and again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous: Option<bool>,
+    /// Poll interval of continuous mode. Refused with `continuous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_interval_ms: Option<u64>,
+    /// Back up internal topics (`__consumer_offsets`, ...) too. Defaults to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_internal_topics: Option<bool>,
+    /// Which internal topics `includeInternalTopics` backs up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub internal_topics: Vec<String>,
+    /// Seconds between saves of the run's progress. Defaults to 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_secs: Option<u64>,
+    /// Seconds between uploads of the manifest and offset database. Defaults to 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_interval_secs: Option<u64>,
+    /// Add each record's source offset, timestamp and partition as headers in the
+    /// archive. Defaults to false (a verbatim archive); restores remove them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_offset_headers: Option<bool>,
+    /// Source cluster id written in the offset headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_cluster_id: Option<String>,
+    /// Save the committed offsets of the consumer groups on the backed-up topics
+    /// after each run, for a restore to set them in the target. Defaults to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_group_snapshot: Option<bool>,
+}
+
+/// The offset database of a run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OffsetStorage {
+    /// `sqlite`, the only backend. `memory` is refused: the library no longer has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Path of the database file in the pod, under `/tmp` (the root file system is
+    /// read-only). It is uploaded to `<backupId>/offsets.db` in the storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_path: Option<String>,
+    /// Refused: the database is always uploaded to `<backupId>/offsets.db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_key: Option<String>,
+    /// Seconds between uploads of the database. Defaults to `backup.syncIntervalSecs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_interval_secs: Option<u64>,
 }
 
 /// Observed state of a KafkaBackup.
@@ -245,6 +490,19 @@ pub struct BackupRun {
     /// Topics the backup holds after this run, as the worker reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topics: Option<i64>,
+    /// Consumer groups in the snapshot this run saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_groups: Option<i64>,
+    /// Segments deleted from storage by `retention` at the end of this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_segments: Option<i64>,
+    /// Compressed bytes deleted from storage by `retention` at the end of this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_bytes: Option<i64>,
+    /// Why `retention` deleted nothing although it was due, e.g. a KafkaRestore
+    /// still reading the backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_held: Option<String>,
 }
 
 impl KafkaBackupSpec {

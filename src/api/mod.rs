@@ -3,6 +3,8 @@
 
 pub mod backup;
 pub mod common;
+pub mod effective;
+pub mod mapping;
 pub mod restore;
 
 pub use backup::{KafkaBackup, KafkaBackupSpec, KafkaBackupStatus};
@@ -12,9 +14,21 @@ pub use restore::{KafkaRestore, KafkaRestoreSpec, KafkaRestoreStatus};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-/// The CRDs of both kinds, in a stable order.
+/// The CRDs of both kinds, in a stable order. Each serves `v1alpha1` (stored) and `v1`
+/// with the same schema, so no conversion is needed: strimzi-backup-operator 0.3 and
+/// later write `kafkabackup.com/v1`.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![KafkaBackup::crd(), KafkaRestore::crd()]
+    [KafkaBackup::crd(), KafkaRestore::crd()]
+        .into_iter()
+        .map(|mut crd| {
+            let stored = crd.spec.versions[0].clone();
+            let mut v1 = stored.clone();
+            v1.name = "v1".into();
+            v1.storage = false;
+            crd.spec.versions.push(v1);
+            crd
+        })
+        .collect()
 }
 
 /// The CRDs as one multi-document YAML stream, as committed under `manifests/crds/`.
@@ -32,6 +46,29 @@ pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_versions_are_served_with_one_schema_and_v1alpha1_is_stored() {
+        for crd in crds() {
+            let versions = &crd.spec.versions;
+            let names: Vec<&str> = versions.iter().map(|v| v.name.as_str()).collect();
+            assert_eq!(names, ["v1alpha1", "v1"]);
+            assert!(versions.iter().all(|v| v.served));
+            assert_eq!(
+                versions
+                    .iter()
+                    .filter(|v| v.storage)
+                    .map(|v| v.name.as_str())
+                    .collect::<Vec<_>>(),
+                ["v1alpha1"]
+            );
+            assert_eq!(versions[0].schema, versions[1].schema);
+            assert_eq!(
+                versions[0].additional_printer_columns,
+                versions[1].additional_printer_columns
+            );
+        }
+    }
 
     /// kubectl expands a category before it looks up a resource, so a category spelled
     /// like a kind's name turns `kubectl get kafkabackup NAME` into a multi-resource query.

@@ -15,7 +15,7 @@ pub fn backup(args: WorkerArgs) -> ExitCode {
         let config =
             worker_cli::backup_config(&args, file.as_deref()).map_err(WorkerFailure::Input)?;
         runtime
-            .block_on(worker::run::backup(&config, &args.tuning()))
+            .block_on(worker::run::backup(&config))
             .map_err(WorkerFailure::Run)
     })
 }
@@ -31,7 +31,7 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
             let config =
                 worker_cli::restore_config(&args, file.as_deref()).map_err(WorkerFailure::Input)?;
             runtime
-                .block_on(worker::run::restore(&config, &args.common.tuning()))
+                .block_on(worker::run::restore(&config))
                 .map_err(WorkerFailure::Run)
         },
     )
@@ -73,6 +73,10 @@ fn run_worker(
                 backup_id: None,
                 attempt: None,
                 error: Some(message),
+                consumer_groups: None,
+                groups_reset: Vec::new(),
+                pruned: None,
+                prune_held: None,
             };
             worker::report::write_termination_message(termination_log, &summary);
             ExitCode::from(2)

@@ -108,6 +108,7 @@ mod tests {
         let reference = StrimziClusterRef {
             name: "my-cluster".into(),
             listener: None,
+            ..Default::default()
         };
         let missing = connection_of(Some(ClusterSource::Strimzi(&reference)), None).unwrap_err();
         assert_eq!(missing.why, Waiting::ClusterNotReady);

@@ -129,6 +129,7 @@ mod tests {
         StrimziClusterRef {
             name: "my-cluster".into(),
             listener: listener.map(Into::into),
+            ..Default::default()
         }
     }
 

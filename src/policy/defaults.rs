@@ -15,27 +15,33 @@ pub fn default_backup(spec: &mut KafkaBackupSpec) {
     spec.backoff_limit
         .get_or_insert(DEFAULT_BACKUP_BACKOFF_LIMIT);
     default_topics(&mut spec.topics);
+    // A setting with two spellings is defaulted only when neither is given.
     if spec.storage.kind == StorageType::S3
         && let Some(s3) = spec.storage.s3.as_mut()
+        && s3.force_path_style.is_none()
     {
         s3.path_style.get_or_insert(false);
     }
     if let Some(schedule) = spec.schedule.as_mut() {
-        schedule
-            .time_zone
-            .get_or_insert_with(|| DEFAULT_TIME_ZONE.to_string());
+        if schedule.timezone.is_none() {
+            schedule
+                .time_zone
+                .get_or_insert_with(|| DEFAULT_TIME_ZONE.to_string());
+        }
         schedule.suspend.get_or_insert(false);
     }
     let retention = spec.retention.get_or_insert_with(BackupRetention::default);
+    // maxBackups counts the runs in the history, so the history keeps at least as many.
+    let history = retention.max_backups.map_or(DEFAULT_BACKUP_HISTORY, |n| {
+        n.clamp(DEFAULT_BACKUP_HISTORY, MAX_BACKUP_HISTORY)
+    });
     retention
         .successful_jobs_history_limit
         .get_or_insert(DEFAULT_SUCCESSFUL_JOBS_HISTORY);
     retention
         .failed_jobs_history_limit
         .get_or_insert(DEFAULT_FAILED_JOBS_HISTORY);
-    retention
-        .backup_history_limit
-        .get_or_insert(DEFAULT_BACKUP_HISTORY);
+    retention.backup_history_limit.get_or_insert(history);
 }
 
 /// Fills every default of a KafkaRestore spec.
@@ -43,8 +49,14 @@ pub fn default_restore(spec: &mut KafkaRestoreSpec) {
     spec.backoff_limit
         .get_or_insert(DEFAULT_RESTORE_BACKOFF_LIMIT);
     spec.enabled.get_or_insert(true);
-    spec.purge_topics.get_or_insert(false);
-    spec.dry_run.get_or_insert(false);
+    // A setting with two spellings is defaulted only when neither is given.
+    let tuning = spec.restore.as_ref();
+    if tuning.is_none_or(|r| r.purge_topics.is_none() && r.existing_topic_policy.is_none()) {
+        spec.purge_topics.get_or_insert(false);
+    }
+    if tuning.is_none_or(|r| r.dry_run.is_none()) {
+        spec.dry_run.get_or_insert(false);
+    }
     default_topics(&mut spec.topics);
     let report = spec.report.get_or_insert_with(ReportVolume::default);
     report
@@ -83,6 +95,8 @@ mod tests {
                     bucket: "b".into(),
                     ..Default::default()
                 }),
+                azure: None,
+                gcs: None,
                 filesystem: None,
             },
             ..Default::default()
@@ -173,6 +187,7 @@ mod tests {
             cron: "0 2 * * *".into(),
             time_zone: None,
             suspend: None,
+            ..Default::default()
         });
         default_backup(&mut spec);
         let schedule = spec.schedule.unwrap();

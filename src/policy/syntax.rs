@@ -31,6 +31,12 @@ static S3_BUCKET: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$").expect("static regex"));
 static REGION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9-]*$").expect("static regex"));
+static DNS1123_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").expect("static regex"));
+static AZURE_ACCOUNT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]{3,24}$").expect("static regex"));
+static AZURE_CONTAINER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([a-z0-9]|-[a-z0-9]){2,62}$").expect("static regex"));
 static BACKUP_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$").expect("static regex"));
 
@@ -200,6 +206,36 @@ pub fn strimzi_listener(value: &str) -> Check {
     if !STRIMZI_LISTENER.is_match(value) {
         return Err(format!(
             "'{value}' is not a Strimzi listener name: use 1 to 25 lower-case letters and digits, as in the Kafka resource's spec.kafka.listeners[].name"
+        ));
+    }
+    Ok(())
+}
+
+/// A DNS-1123 label: the name of a namespace.
+pub fn dns_label(value: &str) -> Check {
+    if !DNS1123_LABEL.is_match(value) {
+        return Err(format!(
+            "'{value}' is not a namespace name: use up to 63 lower-case letters, digits and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// An Azure storage account name.
+pub fn azure_account(value: &str) -> Check {
+    if !AZURE_ACCOUNT.is_match(value) {
+        return Err(format!(
+            "'{value}' is not a storage account name: use 3 to 24 lower-case letters and digits"
+        ));
+    }
+    Ok(())
+}
+
+/// An Azure blob container name.
+pub fn azure_container(value: &str) -> Check {
+    if !AZURE_CONTAINER.is_match(value) || value.len() > 63 {
+        return Err(format!(
+            "'{value}' is not a container name: use 3 to 63 lower-case letters, digits and single '-' between them"
         ));
     }
     Ok(())

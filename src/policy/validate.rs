@@ -7,12 +7,19 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use super::{Review, default_backup, default_restore, syntax};
+use crate::api::mapping::TopicMappings;
 use crate::api::{
     KafkaAuthentication, KafkaBackup, KafkaBackupSpec, KafkaConnection, KafkaRestore,
-    KafkaRestoreSpec, PodTemplate, StrimziClusterRef, TopicSelector,
-    backup::{BackupStorage, StorageType},
+    KafkaRestoreSpec, StrimziClusterRef, TopicSelector,
 };
 use crate::constants::MAX_RESOURCE_NAME;
+
+mod pod;
+mod storage;
+mod tuning;
+
+use self::pod::{PodInput, check_pod};
+use self::storage::check_storage;
 
 /// Create rules for a KafkaBackup (also the rules any updated spec must meet).
 pub fn validate_backup(backup: &KafkaBackup) -> Review {
@@ -25,6 +32,13 @@ pub fn validate_backup(backup: &KafkaBackup) -> Review {
         spec.strimzi_cluster_ref.as_ref(),
         spec.kafka.as_ref(),
     );
+    check_authentication_place(
+        &mut review,
+        spec.authentication.as_ref(),
+        spec.kafka.as_ref(),
+        spec.strimzi_cluster_ref.as_ref(),
+        backup.namespace().as_deref(),
+    );
     check_backoff_limit(&mut review, spec.backoff_limit);
     check_storage(&mut review, &spec.storage);
     check_topics(&mut review, spec.topics.as_ref());
@@ -32,40 +46,54 @@ pub fn validate_backup(backup: &KafkaBackup) -> Review {
         if let Err(e) = syntax::cron_expression(&schedule.cron) {
             review.violation("spec.schedule.cron", e);
         }
-        if let Some(tz) = &schedule.time_zone
-            && let Err(e) = syntax::time_zone(tz)
+        for (field, zone) in [
+            ("timeZone", &schedule.time_zone),
+            ("timezone", &schedule.timezone),
+        ] {
+            if let Some(tz) = zone
+                && let Err(e) = syntax::time_zone(tz)
+            {
+                review.violation(format!("spec.schedule.{field}"), e);
+            }
+        }
+        if let (Some(a), Some(b)) = (&schedule.time_zone, &schedule.timezone)
+            && a != b
         {
-            review.violation("spec.schedule.timeZone", e);
+            review.violation(
+                "spec.schedule.timezone",
+                "and timeZone are the same setting and differ; give one of them",
+            );
         }
     }
     if let Some(retention) = &spec.retention {
-        for (field, value, max) in [
-            (
-                "spec.retention.successfulJobsHistoryLimit",
-                retention.successful_jobs_history_limit,
-                None,
-            ),
-            (
-                "spec.retention.failedJobsHistoryLimit",
-                retention.failed_jobs_history_limit,
-                None,
-            ),
-            (
-                "spec.retention.backupHistoryLimit",
-                retention.backup_history_limit,
-                Some(crate::constants::MAX_BACKUP_HISTORY),
-            ),
-        ] {
-            match (value, max) {
-                (Some(v), _) if v < 0 => review.violation(field, format!("is {v}; use 0 or more")),
-                (Some(v), Some(max)) if v > max => {
-                    review.violation(field, format!("is {v}; use at most {max}"))
-                }
-                _ => {}
-            }
-        }
+        tuning::check_retention(&mut review, retention);
     }
-    check_pod(&mut review, spec.image.as_deref(), spec.template.as_ref());
+    if let Some(connection) = &spec.connection {
+        tuning::check_connection(&mut review, connection);
+    }
+    let backup_tuning = spec.backup.clone().unwrap_or_default();
+    tuning::check_backup_tuning(&mut review, &backup_tuning);
+    if let Some(groups) = &spec.consumer_groups {
+        tuning::check_consumer_group_selector(
+            &mut review,
+            groups,
+            backup_tuning.consumer_group_snapshot == Some(true),
+        );
+    }
+    if let Some(offsets) = &spec.offset_storage {
+        tuning::check_offset_storage(&mut review, offsets);
+    }
+    check_pod(
+        &mut review,
+        PodInput {
+            image: spec.image.as_deref(),
+            template: spec.template.as_ref(),
+            env: &spec.env,
+            resources: spec.resources.as_ref(),
+            logging: spec.logging.as_ref(),
+            metrics: spec.metrics.as_ref(),
+        },
+    );
     review
 }
 
@@ -97,6 +125,13 @@ pub fn validate_restore(restore: &KafkaRestore) -> Review {
         spec.strimzi_cluster_ref.as_ref(),
         spec.kafka.as_ref(),
     );
+    check_authentication_place(
+        &mut review,
+        spec.authentication.as_ref(),
+        spec.kafka.as_ref(),
+        spec.strimzi_cluster_ref.as_ref(),
+        restore.namespace().as_deref(),
+    );
     check_backoff_limit(&mut review, spec.backoff_limit);
     if let Err(e) = syntax::dns_subdomain(&spec.backup_ref.name) {
         review.violation(
@@ -110,24 +145,57 @@ pub fn validate_restore(restore: &KafkaRestore) -> Review {
         review.violation("spec.backupRef.backupId", e);
     }
     check_topics(&mut review, spec.topics.as_ref());
-    if let Some(mapping) = &spec.topic_mapping {
-        check_topic_mapping(&mut review, mapping);
-    }
+    check_topic_mapping(&mut review, &spec.topic_mapping);
     if let Some(window) = &spec.point_in_time {
-        let from = window
-            .from
-            .as_deref()
-            .map(|v| syntax::rfc3339(v).map_err(|e| review.violation("spec.pointInTime.from", e)));
-        let to = window
-            .to
-            .as_deref()
-            .map(|v| syntax::rfc3339(v).map_err(|e| review.violation("spec.pointInTime.to", e)));
-        if let (Some(Ok(from)), Some(Ok(to))) = (from, to)
+        for (ours, theirs, both) in [
+            (
+                "from",
+                "startTimestamp",
+                window.from.is_some() && window.start_timestamp.is_some(),
+            ),
+            (
+                "to",
+                "timestamp",
+                window.to.is_some() && window.timestamp.is_some(),
+            ),
+        ] {
+            if both {
+                review.violation(
+                    format!("spec.pointInTime.{theirs}"),
+                    format!("and pointInTime.{ours} both give this end of the window; give one"),
+                );
+            }
+        }
+        let mut time = |field: &str, value: &Option<String>| {
+            value.as_deref().and_then(|v| {
+                syntax::rfc3339(v)
+                    .map_err(|e| review.violation(format!("spec.pointInTime.{field}"), e))
+                    .ok()
+            })
+        };
+        let from = time("from", &window.from).or(time("startTimestamp", &window.start_timestamp));
+        let to = time("to", &window.to);
+        let at = time("timestamp", &window.timestamp);
+        if let (Some(from), Some(to)) = (from, to)
             && from >= to
         {
             review.violation(
                 "spec.pointInTime",
-                format!("from ({from}) must be before to ({to})"),
+                format!("the start ({from}) must be before to ({to})"),
+            );
+        }
+        if let (Some(from), Some(at)) = (from, at)
+            && from > at
+        {
+            review.violation(
+                "spec.pointInTime",
+                format!("the start ({from}) must not be after timestamp ({at})"),
+            );
+        }
+        if window.offset_from_end.is_some() {
+            review.violation(
+                "spec.pointInTime.offsetFromEnd",
+                "a window end relative to the end of the backup is not supported; give the end as pointInTime.timestamp",
             );
         }
     }
@@ -143,9 +211,31 @@ pub fn validate_restore(restore: &KafkaRestore) -> Review {
             review.violation("spec.report.size", e);
         }
     }
-    check_pod(&mut review, spec.image.as_deref(), spec.template.as_ref());
+    if let Some(connection) = &spec.connection {
+        tuning::check_connection(&mut review, connection);
+    }
+    let restore_tuning = spec.restore.clone().unwrap_or_default();
+    tuning::check_restore_tuning(&mut review, &spec, &restore_tuning);
+    if let Some(groups) = &spec.consumer_groups {
+        tuning::check_restore_consumer_groups(
+            &mut review,
+            groups,
+            !restore_tuning.repartitioning.is_empty(),
+        );
+    }
+    check_pod(
+        &mut review,
+        PodInput {
+            image: spec.image.as_deref(),
+            template: spec.template.as_ref(),
+            env: &spec.env,
+            resources: spec.resources.as_ref(),
+            logging: spec.logging.as_ref(),
+            metrics: spec.metrics.as_ref(),
+        },
+    );
 
-    let dry_run = spec.dry_run == Some(true);
+    let dry_run = spec.effective_dry_run();
     if let Some(limit) = spec.backoff_limit
         && limit > 0
         && !dry_run
@@ -155,7 +245,7 @@ pub fn validate_restore(restore: &KafkaRestore) -> Review {
             format!("is {limit}: a retried pod re-applies a partly completed restore and can duplicate records; keep 0 unless the restore is safe to repeat"),
         );
     }
-    if spec.purge_topics == Some(true) {
+    if spec.effective_purge_topics() {
         if dry_run {
             review.warning("spec.purgeTopics", "is ignored because spec.dryRun is true");
         } else {
@@ -275,6 +365,14 @@ fn check_cluster(
             {
                 review.violation("spec.strimziClusterRef.listener", e);
             }
+            if let Some(namespace) = &r.namespace
+                && let Err(e) = syntax::dns_label(namespace)
+            {
+                review.violation("spec.strimziClusterRef.namespace", e);
+            }
+            if let Some(ca) = &r.ca_secret {
+                check_secret_key_ref(review, "spec.strimziClusterRef.caSecret", &ca.name, &ca.key);
+            }
         }
         (None, Some(k)) => check_connection(review, k),
     }
@@ -287,64 +385,118 @@ fn check_connection(review: &mut Review, kafka: &KafkaConnection) {
     if let Some(ca) = kafka.tls.as_ref().and_then(|t| t.ca_secret.as_ref()) {
         check_secret_key_ref(review, "spec.kafka.tls.caSecret", &ca.name, &ca.key);
     }
-    if let Some(auth) = &kafka.authentication {
-        check_authentication(review, auth, kafka.tls.is_some());
+}
+
+/// `spec.authentication` or `spec.kafka.authentication`, not both; then its rules.
+fn check_authentication_place(
+    review: &mut Review,
+    top: Option<&KafkaAuthentication>,
+    kafka: Option<&KafkaConnection>,
+    strimzi: Option<&StrimziClusterRef>,
+    namespace: Option<&str>,
+) {
+    let nested = kafka.and_then(|k| k.authentication.as_ref());
+    let (auth, field) = match (top, nested) {
+        (Some(_), Some(_)) => {
+            review.violation(
+                "spec.kafka.authentication",
+                "and spec.authentication are the same setting; give it once, in spec.authentication",
+            );
+            return;
+        }
+        (Some(a), None) => (a, "spec.authentication"),
+        (None, Some(a)) => (a, "spec.kafka.authentication"),
+        (None, None) => return,
+    };
+    // With a Strimzi cluster the listener decides TLS; given by address, spec.kafka.tls.
+    let tls = kafka.map(|k| k.tls.is_some());
+    check_authentication(review, field, auth, tls);
+    if auth.kafka_user_ref.is_some()
+        && let Some(other) = strimzi.and_then(|r| r.namespace.as_deref())
+        && namespace.is_some_and(|own| own != other)
+    {
+        review.violation(
+            format!("{field}.kafkaUserRef"),
+            format!("the KafkaUser's Secret would be in namespace '{other}', which the worker's pod cannot mount; copy the Secret into this namespace and name it in passwordSecret or certificateAndKey"),
+        );
     }
 }
 
-fn check_authentication(review: &mut Review, auth: &KafkaAuthentication, tls: bool) {
-    const F: &str = "spec.kafka.authentication";
+fn check_authentication(
+    review: &mut Review,
+    field: &str,
+    auth: &KafkaAuthentication,
+    tls: Option<bool>,
+) {
+    if let Some(user) = &auth.kafka_user_ref {
+        if let Err(e) = syntax::dns_subdomain(&user.name) {
+            review.violation(format!("{field}.kafkaUserRef.name"), e);
+        }
+        if auth.username.is_some()
+            || auth.password_secret.is_some()
+            || auth.certificate_and_key.is_some()
+        {
+            review.violation(
+                format!("{field}.kafkaUserRef"),
+                "the credentials come from the KafkaUser; remove username, passwordSecret and certificateAndKey, or kafkaUserRef",
+            );
+        }
+        if auth.kind == crate::api::AuthenticationType::Tls && tls == Some(false) {
+            review.violation(field, "type 'tls' needs spec.kafka.tls to be set");
+        }
+        return;
+    }
     if auth.kind.is_sasl() {
         if auth.username.as_deref().unwrap_or_default().is_empty() {
             review.violation(
-                format!("{F}.username"),
-                "is required for SASL authentication",
+                format!("{field}.username"),
+                "is required for SASL authentication (or name a KafkaUser in kafkaUserRef)",
             );
         }
         match &auth.password_secret {
             None => review.violation(
-                format!("{F}.passwordSecret"),
-                "is required for SASL authentication: name the Secret and key holding the password",
+                format!("{field}.passwordSecret"),
+                "is required for SASL authentication: name the Secret and key holding the password (or a KafkaUser in kafkaUserRef)",
             ),
             Some(s) => {
-                check_secret_key_ref(review, &format!("{F}.passwordSecret"), &s.name, &s.key)
+                check_secret_key_ref(review, &format!("{field}.passwordSecret"), &s.name, &s.key)
             }
         }
         if auth.certificate_and_key.is_some() {
             review.violation(
-                format!("{F}.certificateAndKey"),
+                format!("{field}.certificateAndKey"),
                 "is only for type 'tls'; remove it or change the type",
             );
         }
-        if !tls {
+        if tls == Some(false) {
             review.warning(
-                F,
+                field,
                 "SASL without spec.kafka.tls sends credentials over a plaintext connection",
             );
         }
     } else {
         match &auth.certificate_and_key {
             None => review.violation(
-                format!("{F}.certificateAndKey"),
-                "is required for type 'tls': name the Secret holding the client certificate and key",
+                format!("{field}.certificateAndKey"),
+                "is required for type 'tls': name the Secret holding the client certificate and key (or a KafkaUser in kafkaUserRef)",
             ),
             Some(c) => {
                 if let Err(e) = syntax::dns_subdomain(&c.secret_name) {
-                    review.violation(format!("{F}.certificateAndKey.secretName"), e);
+                    review.violation(format!("{field}.certificateAndKey.secretName"), e);
                 }
-                for (field, key) in [("certificate", &c.certificate), ("key", &c.key)] {
+                for (part, key) in [("certificate", &c.certificate), ("key", &c.key)] {
                     if let Err(e) = syntax::secret_key(key) {
-                        review.violation(format!("{F}.certificateAndKey.{field}"), e);
+                        review.violation(format!("{field}.certificateAndKey.{part}"), e);
                     }
                 }
             }
         }
-        if !tls {
-            review.violation(F, "type 'tls' needs spec.kafka.tls to be set");
+        if tls == Some(false) {
+            review.violation(field, "type 'tls' needs spec.kafka.tls to be set");
         }
         if auth.password_secret.is_some() || auth.username.is_some() {
             review.violation(
-                format!("{F}.passwordSecret"),
+                format!("{field}.passwordSecret"),
                 "username and passwordSecret are only for SASL types; remove them or change the type",
             );
         }
@@ -371,94 +523,6 @@ fn check_backoff_limit(review: &mut Review, limit: Option<i32>) {
     }
 }
 
-fn check_storage(review: &mut Review, storage: &BackupStorage) {
-    match storage.kind {
-        StorageType::S3 => {
-            if storage.filesystem.is_some() {
-                review.violation(
-                    "spec.storage.filesystem",
-                    "is set but spec.storage.type is 's3'; remove one",
-                );
-            }
-            let Some(s3) = &storage.s3 else {
-                review.violation(
-                    "spec.storage.s3",
-                    "is required when spec.storage.type is 's3': give at least the bucket",
-                );
-                return;
-            };
-            if let Err(e) = syntax::s3_bucket(&s3.bucket) {
-                review.violation("spec.storage.s3.bucket", e);
-            }
-            if let Some(region) = &s3.region
-                && let Err(e) = syntax::s3_region(region)
-            {
-                review.violation("spec.storage.s3.region", e);
-            }
-            if let Some(prefix) = &s3.prefix
-                && prefix.starts_with('/')
-            {
-                review.violation(
-                    "spec.storage.s3.prefix",
-                    format!("'{prefix}' must not start with '/'"),
-                );
-            }
-            if let Some(endpoint) = &s3.endpoint {
-                match syntax::endpoint_url(endpoint) {
-                    Err(e) => review.violation("spec.storage.s3.endpoint", e),
-                    Ok(())
-                        if endpoint.starts_with("http://") && s3.credentials_secret.is_some() =>
-                    {
-                        review.warning(
-                            "spec.storage.s3.endpoint",
-                            "uses http://: credentials and backups cross the network unencrypted",
-                        )
-                    }
-                    Ok(()) => {}
-                }
-            }
-            if let Some(creds) = &s3.credentials_secret {
-                if let Err(e) = syntax::dns_subdomain(&creds.name) {
-                    review.violation("spec.storage.s3.credentialsSecret.name", e);
-                }
-                for (field, key) in [
-                    ("accessKeyIdKey", &creds.access_key_id_key),
-                    ("secretAccessKeyKey", &creds.secret_access_key_key),
-                ] {
-                    if let Some(key) = key
-                        && let Err(e) = syntax::secret_key(key)
-                    {
-                        review.violation(format!("spec.storage.s3.credentialsSecret.{field}"), e);
-                    }
-                }
-            }
-        }
-        StorageType::Filesystem => {
-            if storage.s3.is_some() {
-                review.violation(
-                    "spec.storage.s3",
-                    "is set but spec.storage.type is 'filesystem'; remove one",
-                );
-            }
-            let Some(fs) = &storage.filesystem else {
-                review.violation(
-                    "spec.storage.filesystem",
-                    "is required when spec.storage.type is 'filesystem': give the claimName of a PersistentVolumeClaim",
-                );
-                return;
-            };
-            if let Err(e) = syntax::dns_subdomain(&fs.claim_name) {
-                review.violation("spec.storage.filesystem.claimName", e);
-            }
-            if let Some(path) = &fs.path
-                && let Err(e) = syntax::relative_path(path)
-            {
-                review.violation("spec.storage.filesystem.path", e);
-            }
-        }
-    }
-}
-
 fn check_topics(review: &mut Review, topics: Option<&TopicSelector>) {
     let Some(topics) = topics else { return };
     for (list, patterns) in [("include", &topics.include), ("exclude", &topics.exclude)] {
@@ -470,22 +534,29 @@ fn check_topics(review: &mut Review, topics: Option<&TopicSelector>) {
     }
 }
 
-fn check_topic_mapping(review: &mut Review, mapping: &BTreeMap<String, String>) {
+fn check_topic_mapping(review: &mut Review, mapping: &TopicMappings) {
     let mut targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (source, target) in mapping {
-        if let Err(e) = syntax::topic_name(source) {
+    let mut sources = std::collections::BTreeSet::new();
+    for (i, m) in mapping.iter().enumerate() {
+        if let Err(e) = syntax::topic_name(&m.source_topic) {
+            review.violation(format!("spec.topicMapping[{i}].sourceTopic"), e);
+        }
+        if let Err(e) = syntax::topic_name(&m.target_topic) {
+            review.violation(format!("spec.topicMapping[{i}].targetTopic"), e);
+        }
+        if !sources.insert(m.source_topic.as_str()) {
             review.violation(
-                format!("spec.topicMapping[{source}]"),
-                format!("source {e}"),
+                format!("spec.topicMapping[{i}].sourceTopic"),
+                format!(
+                    "'{}' is mapped twice; a topic is restored under one name",
+                    m.source_topic
+                ),
             );
         }
-        if let Err(e) = syntax::topic_name(target) {
-            review.violation(
-                format!("spec.topicMapping[{source}]"),
-                format!("target {e}"),
-            );
-        }
-        targets.entry(target).or_default().push(source);
+        targets
+            .entry(m.target_topic.as_str())
+            .or_default()
+            .push(m.source_topic.as_str());
     }
     for (target, sources) in targets.into_iter().filter(|(_, s)| s.len() > 1) {
         review.warning(
@@ -495,49 +566,6 @@ fn check_topic_mapping(review: &mut Review, mapping: &BTreeMap<String, String>) 
                 sources.join(", ")
             ),
         );
-    }
-}
-
-fn check_pod(review: &mut Review, image: Option<&str>, template: Option<&PodTemplate>) {
-    if let Some(image) = image
-        && let Err(e) = syntax::image(image)
-    {
-        review.violation("spec.image", e);
-    }
-    let Some(template) = template else { return };
-    if let Some(sa) = &template.service_account_name
-        && let Err(e) = syntax::dns_subdomain(sa)
-    {
-        review.violation("spec.template.serviceAccountName", e);
-    }
-    if let Some(pc) = &template.priority_class_name
-        && let Err(e) = syntax::dns_subdomain(pc)
-    {
-        review.violation("spec.template.priorityClassName", e);
-    }
-    for (i, var) in template.env.iter().flatten().enumerate() {
-        if let Err(e) = syntax::env_name(&var.name) {
-            review.violation(format!("spec.template.env[{i}].name"), e);
-        }
-    }
-    for (i, secret) in template.image_pull_secrets.iter().flatten().enumerate() {
-        if let Err(e) = syntax::dns_subdomain(&secret.name) {
-            review.violation(format!("spec.template.imagePullSecrets[{i}].name"), e);
-        }
-    }
-    // The operator finds and cleans up its pods by these labels (R4, R6); a user's copy
-    // would make a pod look like the operator's, or the operator's like a user's.
-    for key in template.labels.iter().flatten().map(|(k, _)| k) {
-        let reserved = key
-            .split_once('/')
-            .is_some_and(|(prefix, _)| prefix == crate::constants::API_GROUP)
-            || key == crate::controller::names::LABEL_MANAGED_BY;
-        if reserved {
-            review.violation(
-                format!("spec.template.labels[{key}]"),
-                "this label is set by the operator on the pods it makes; remove it from the template",
-            );
-        }
     }
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::config::{KafkaEndpoint, RestoreOptions, StorageLocation, WorkerConfig};
-use super::engine_config::Tuning;
 use crate::api::TopicSelector;
 
 /// Flags shared by `backup` and `restore`. Secrets never go on the command line: SASL
@@ -95,24 +94,17 @@ pub struct RestoreArgs {
     pub produce_timeout_ms: Option<u32>,
 }
 
-impl WorkerArgs {
-    pub fn tuning(&self) -> Tuning {
-        let defaults = Tuning::default();
-        Tuning {
-            segment_max_bytes: self.segment_max_bytes.unwrap_or(defaults.segment_max_bytes),
-            produce_batch_size: self
-                .produce_batch_size
-                .unwrap_or(defaults.produce_batch_size),
-            max_concurrent_partitions: defaults.max_concurrent_partitions,
-        }
-    }
-}
-
 /// Reads `--config` (if given) and applies the flags over it.
 pub fn backup_config(args: &WorkerArgs, file: Option<&str>) -> Result<WorkerConfig, String> {
-    let config = common_config(args, file)?;
+    let mut config = common_config(args, file)?;
     if config.restore.is_some() {
         return Err("the configuration has a 'restore' section; run it with `restore`".into());
+    }
+    if let Some(bytes) = args.segment_max_bytes {
+        config
+            .backup
+            .get_or_insert_with(Default::default)
+            .segment_max_bytes = Some(bytes);
     }
     Ok(config)
 }
@@ -180,6 +172,12 @@ pub fn restore_config(args: &RestoreArgs, file: Option<&str>) -> Result<WorkerCo
         }
         options.produce_timeout_ms = Some(ms);
     }
+    if let Some(size) = args.common.produce_batch_size {
+        if size == 0 {
+            return Err("--produce-batch-size: give a size above 0".into());
+        }
+        options.produce_batch_size = Some(size);
+    }
     config.restore = Some(options);
     Ok(config)
 }
@@ -200,13 +198,16 @@ fn common_config(args: &WorkerArgs, file: Option<&str>) -> Result<WorkerConfig, 
                 bootstrap_servers: String::new(),
                 tls: None,
                 sasl: None,
+                connection: None,
             },
             storage: StorageLocation::Filesystem {
                 path: String::new(),
             },
             backup_id: String::new(),
             topics: TopicSelector::default(),
+            backup: None,
             restore: None::<RestoreOptions>,
+            metrics: None,
         },
     };
     if let Some(servers) = &args.bootstrap_servers {
@@ -281,6 +282,7 @@ fn parse_storage(
             prefix: (!prefix.is_empty()).then(|| prefix.trim_end_matches('/').to_string()),
             endpoint: endpoint.map(str::to_string),
             path_style: endpoint.is_some() && !virtual_hosted,
+            allow_http: false,
         });
     }
     Err(format!(
@@ -348,6 +350,7 @@ mod tests {
                 prefix: Some("prod/orders".into()),
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 path_style: true,
+                allow_http: false,
             }
         );
         assert!(

@@ -26,6 +26,16 @@ pub const ENV_SASL_PASSWORD: &str = "KAFKA_SASL_PASSWORD";
 /// Environment variables holding S3 credentials, from a Secret (the usual AWS names).
 pub const ENV_S3_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 pub const ENV_S3_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+/// Environment variables holding Azure credentials, from Secrets.
+pub const ENV_AZURE_STORAGE_KEY: &str = "AZURE_STORAGE_KEY";
+pub const ENV_AZURE_SAS_TOKEN: &str = "AZURE_STORAGE_SAS_TOKEN";
+pub const ENV_AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+/// Where a GCS service account key Secret is mounted.
+pub const GCS_CREDENTIALS_DIR: &str = "/etc/kafka-backup/gcs";
+/// Environment variables the worker reads its logging from.
+pub const ENV_LOG_FORMAT: &str = "KAFKA_BACKUP_LOG_FORMAT";
+pub const ENV_LOG_OUTPUT: &str = "KAFKA_BACKUP_LOG_OUTPUT";
+pub const ENV_RUST_LOG: &str = "RUST_LOG";
 
 /// Everything a worker needs to run one backup or restore.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -40,9 +50,15 @@ pub struct WorkerConfig {
     pub backup_id: String,
     /// Topics to back up or restore.
     pub topics: TopicSelector,
+    /// How a backup reads and writes; absent for the defaults, and for a restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupOptions>,
     /// Present for a restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreOptions>,
+    /// The worker's Prometheus endpoint, when it serves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsOptions>,
 }
 
 /// How to reach Kafka.
@@ -57,6 +73,26 @@ pub struct KafkaEndpoint {
     /// SASL, with the password in an environment variable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sasl: Option<Sasl>,
+    /// TCP settings; the library's defaults when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionOptions>,
+}
+
+/// TCP settings of the connections to the brokers; each absent one is the library's
+/// default.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_keepalive: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_time_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_interval_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_nodelay: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections_per_broker: Option<u32>,
 }
 
 /// TLS material as files.
@@ -102,13 +138,180 @@ pub enum StorageLocation {
         endpoint: Option<String>,
         #[serde(default)]
         path_style: bool,
+        /// Allow a plain-HTTP endpoint; implied by an `http://` endpoint.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        allow_http: bool,
+    },
+    /// An Azure Blob Storage container; secrets come from the environment variables
+    /// named here.
+    #[serde(rename_all = "camelCase")]
+    Azure {
+        account: String,
+        container: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// Environment variable holding the account key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account_key_env: Option<String>,
+        /// Environment variable holding a SAS token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sas_token_env: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant_id: Option<String>,
+        /// Environment variable holding a service principal's client secret.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_secret_env: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        use_workload_identity: bool,
+    },
+    /// A Google Cloud Storage bucket.
+    #[serde(rename_all = "camelCase")]
+    Gcs {
+        bucket: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+        /// A service account key file; the pod's identity when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_account_file: Option<String>,
     },
     /// A directory.
     Filesystem { path: String },
 }
 
-/// What a restore does.
+/// How a backup reads and writes; each absent setting is the worker's default.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupOptions {
+    /// `zstd`, `lz4` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_max_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_max_interval_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<usize>,
+    /// `earliest` or `latest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_offset: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_internal_topics: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub internal_topics: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_interval_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_offset_headers: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_cluster_id: Option<String>,
+    /// Save the committed offsets of the consumer groups on the backed-up topics.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consumer_group_snapshot: bool,
+    /// Regular expressions of the groups the snapshot keeps; all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumer_groups_include: Vec<String>,
+    /// Regular expressions of the groups the snapshot leaves out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumer_groups_exclude: Vec<String>,
+    /// The offset database's local file and upload interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_storage: Option<OffsetStorageOptions>,
+    /// Deleting old data from storage at the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionOptions>,
+}
+
+/// The offset database of a backup run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OffsetStorageOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_interval_secs: Option<u64>,
+}
+
+/// What retention deletes from storage at the end of a backup run, and what holds it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionOptions {
+    /// Delete segments uploaded longer ago than this (`30d`, `12h`, `1d12h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    /// Keep the data of this many most recent successful runs, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_runs: Option<u32>,
+    /// When the earlier successful runs started (RFC 3339), newest first, as the
+    /// operator recorded them: the oldest run kept starts where deletion stops.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_starts: Vec<String>,
+    /// KafkaRestores of this backup that have not completed (`namespace/name`):
+    /// while there is one, nothing is deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_by: Vec<String>,
+}
+
+/// The worker's Prometheus endpoint; each absent setting is the library's default.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricsOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_interval_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_partition_labels: Option<u32>,
+}
+
+/// Consumer group offsets a restore sets in the target.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsumerGroupOptions {
+    /// Every group of the backup's snapshot, under its own name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto: bool,
+    /// Groups of the snapshot and the name each gets in the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupRename>,
+    /// Compute and report the offsets without committing them (`strategy: manual`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub report_only: bool,
+}
+
+/// A consumer group of the backup and its id in the target.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupRename {
+    pub source: String,
+    pub target: String,
+}
+
+/// A target topic restored into another number of partitions.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepartitionOptions {
+    /// `murmur2` or `automatic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    pub target_partitions: i32,
+}
+
+/// What a restore does.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestoreOptions {
     /// Source topic to target topic.
@@ -117,7 +320,7 @@ pub struct RestoreOptions {
     /// RFC 3339 start of the time window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// RFC 3339 end of the time window.
+    /// RFC 3339 end of the time window (records before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Delete existing records in the targets, on the first attempt only.
@@ -143,6 +346,80 @@ pub struct RestoreOptions {
     /// of the stopped attempt still in flight cannot land after it reads the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub produce_timeout_ms: Option<u32>,
+    /// Records per produce request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produce_batch_size: Option<usize>,
+    /// `-1`, `1` or `0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produce_acks: Option<i16>,
+    /// Partitions restored at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<usize>,
+    /// Seconds between checkpoint saves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_secs: Option<u64>,
+    /// Create missing target topics like the backed-up ones (partitions and
+    /// configuration); when false they must exist.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub create_topics: bool,
+    /// Replication factor of created topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_replication_factor: Option<i16>,
+    /// Refuse to write into a target topic that exists before the first attempt.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fail_on_existing_topics: bool,
+    /// Add the source offset, timestamp and partition as headers to restored records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_original_offset_header: bool,
+    /// Restore only these source partitions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_partitions: Vec<i32>,
+    /// Source partition to target partition.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partition_mapping: BTreeMap<i32, i32>,
+    /// Target topic to its new partition count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub repartitioning: BTreeMap<String, RepartitionOptions>,
+    /// Consumer group offsets to set once the records are restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_groups: Option<ConsumerGroupOptions>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        Self {
+            topic_mapping: BTreeMap::new(),
+            from: None,
+            to: None,
+            purge_topics: false,
+            dry_run: false,
+            report_dir: String::new(),
+            continue_token: None,
+            rate_limit_records_per_sec: None,
+            rate_limit_bytes_per_sec: None,
+            produce_timeout_ms: None,
+            produce_batch_size: None,
+            produce_acks: None,
+            parallelism: None,
+            checkpoint_interval_secs: None,
+            create_topics: true,
+            default_replication_factor: None,
+            fail_on_existing_topics: false,
+            include_original_offset_header: false,
+            source_partitions: Vec::new(),
+            partition_mapping: BTreeMap::new(),
+            repartitioning: BTreeMap::new(),
+            consumer_groups: None,
+        }
+    }
 }
 
 impl WorkerConfig {

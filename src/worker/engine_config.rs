@@ -4,36 +4,21 @@
 use std::path::Path;
 
 use kafka_backup_core::config::{
-    BackupOptions, KafkaConfig, Mode, RestoreCheckpointStorage, RestoreOptions as CoreRestore,
-    SaslMechanism, SecurityConfig, SecurityProtocol, TopicSelection,
+    BackupOptions as CoreBackup, CompressionType, ConnectionConfig, KafkaConfig, MetricsConfig,
+    Mode, OffsetStorageConfig, OffsetStrategy, RepartitioningStrategy, RestoreCheckpointStorage,
+    RestoreOptions as CoreRestore, SaslMechanism, SecurityConfig, SecurityProtocol, StartOffset,
+    TopicRepartitioning, TopicSelection,
 };
 use kafka_backup_core::storage::StorageBackendConfig;
 
-use super::config::{StorageLocation, WorkerConfig};
+use super::config::{BackupOptions, StorageLocation, WorkerConfig};
 
 /// File name of the library's restore checkpoint, beside our report.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 
-/// Settings a person tuning a run may change; the defaults bound memory.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tuning {
-    /// Largest backup segment, which bounds the memory of a backup.
-    pub segment_max_bytes: u64,
-    /// Records per produce request of a restore.
-    pub produce_batch_size: usize,
-    /// Partitions worked on at once.
-    pub max_concurrent_partitions: usize,
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        Self {
-            segment_max_bytes: 16 * 1024 * 1024,
-            produce_batch_size: 1000,
-            max_concurrent_partitions: 4,
-        }
-    }
-}
+/// The worker's own defaults where they differ from the library's: a segment of
+/// 16 MiB bounds a backup's memory (the library's is 128 MiB).
+pub const DEFAULT_SEGMENT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Why a configuration cannot be run, in words a person can act on.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,33 +45,144 @@ pub enum ConfigError {
     NothingMatches(String),
     #[error("this configuration has no 'restore' section; it is for a backup")]
     NotARestore,
+    #[error("{field}: '{value}' is not one of {allowed}")]
+    Choice {
+        field: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+    #[error(
+        "storage: the environment variable {0} named in the configuration is not set; it must hold a credential (from a Secret)"
+    )]
+    MissingCredential(String),
+}
+
+fn choice<T>(
+    field: &'static str,
+    value: &str,
+    allowed: &'static str,
+    pick: impl Fn(&str) -> Option<T>,
+) -> Result<T, ConfigError> {
+    pick(&value.to_ascii_lowercase()).ok_or_else(|| ConfigError::Choice {
+        field,
+        value: value.to_string(),
+        allowed,
+    })
+}
+
+/// The library's backup options from ours.
+fn core_backup(options: &BackupOptions) -> Result<CoreBackup, ConfigError> {
+    let defaults = CoreBackup::default();
+    let compression = match &options.compression {
+        None => CompressionType::Zstd,
+        Some(c) => choice("backup.compression", c, "zstd, lz4, none", |c| match c {
+            "zstd" => Some(CompressionType::Zstd),
+            "lz4" => Some(CompressionType::Lz4),
+            "none" => Some(CompressionType::None),
+            _ => None,
+        })?,
+    };
+    let start_offset = match &options.start_offset {
+        None => StartOffset::Earliest,
+        Some(s) => choice("backup.startOffset", s, "earliest, latest", |s| match s {
+            "earliest" => Some(StartOffset::Earliest),
+            "latest" => Some(StartOffset::Latest),
+            _ => None,
+        })?,
+    };
+    Ok(CoreBackup {
+        // One-shot Job semantics: stop at the offsets current when the run began.
+        stop_at_current_offsets: true,
+        continuous: false,
+        // A verbatim archive unless offset headers are asked for.
+        include_offset_headers: options.include_offset_headers,
+        source_cluster_id: options.source_cluster_id.clone(),
+        compression,
+        compression_level: options
+            .compression_level
+            .unwrap_or(defaults.compression_level),
+        segment_max_bytes: options
+            .segment_max_bytes
+            .unwrap_or(DEFAULT_SEGMENT_MAX_BYTES),
+        segment_max_interval_ms: options
+            .segment_max_interval_ms
+            .unwrap_or(defaults.segment_max_interval_ms),
+        max_concurrent_partitions: options
+            .parallelism
+            .unwrap_or(defaults.max_concurrent_partitions),
+        start_offset,
+        include_internal_topics: options.include_internal_topics,
+        internal_topics: if options.internal_topics.is_empty() {
+            defaults.internal_topics.clone()
+        } else {
+            options.internal_topics.clone()
+        },
+        checkpoint_interval_secs: options
+            .checkpoint_interval_secs
+            .unwrap_or(defaults.checkpoint_interval_secs),
+        sync_interval_secs: options
+            .sync_interval_secs
+            .unwrap_or(defaults.sync_interval_secs),
+        consumer_group_snapshot: options.consumer_group_snapshot,
+        // Retention runs in the worker after the library, where restores can hold it.
+        retention: None,
+        ..defaults
+    })
 }
 
 /// The library configuration of a backup.
 pub fn backup_config(
     config: &WorkerConfig,
     env: &dyn Fn(&str) -> Option<String>,
-    tuning: &Tuning,
 ) -> Result<kafka_backup_core::Config, ConfigError> {
-    let backup = BackupOptions {
-        // One-shot Job semantics: stop at the offsets current when the run began.
-        stop_at_current_offsets: true,
-        // A verbatim archive: no offset headers added to the records.
-        include_offset_headers: false,
-        segment_max_bytes: tuning.segment_max_bytes,
-        max_concurrent_partitions: tuning.max_concurrent_partitions,
-        ..BackupOptions::default()
-    };
+    let options = config.backup.clone().unwrap_or_default();
     Ok(kafka_backup_core::Config {
         mode: Mode::Backup,
         backup_id: config.backup_id.clone(),
         source: Some(kafka(config, env)?),
         target: None,
-        storage: storage(&config.storage),
-        backup: Some(backup),
+        storage: storage(&config.storage, env)?,
+        backup: Some(core_backup(&options)?),
         restore: None,
-        offset_storage: None,
-        metrics: None,
+        offset_storage: options
+            .offset_storage
+            .as_ref()
+            .map(|o| OffsetStorageConfig {
+                db_path: o
+                    .db_path
+                    .clone()
+                    .map(Into::into)
+                    .unwrap_or_else(|| std::env::temp_dir().join("offsets.db")),
+                sync_interval_secs: o.sync_interval_secs,
+                ..OffsetStorageConfig::default()
+            }),
+        metrics: metrics(config),
+    })
+}
+
+fn metrics(config: &WorkerConfig) -> Option<MetricsConfig> {
+    config.metrics.as_ref().map(|m| {
+        let mut core = MetricsConfig::default();
+        core.enabled = true;
+        if let Some(port) = m.port {
+            core.port = port;
+        }
+        if let Some(address) = &m.bind_address {
+            core.bind_address = address.clone();
+        }
+        if let Some(path) = &m.path {
+            core.path = path.clone();
+        }
+        if let Some(seconds) = m.keep_alive_seconds {
+            core.keep_alive_seconds = seconds;
+        }
+        if let Some(ms) = m.update_interval_ms {
+            core.update_interval_ms = ms;
+        }
+        if let Some(labels) = m.max_partition_labels {
+            core.max_partition_labels = labels as usize;
+        }
+        core
     })
 }
 
@@ -96,7 +192,6 @@ pub fn backup_config(
 pub fn restore_config(
     config: &WorkerConfig,
     env: &dyn Fn(&str) -> Option<String>,
-    tuning: &Tuning,
 ) -> Result<kafka_backup_core::Config, ConfigError> {
     let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
     let millis =
@@ -114,23 +209,65 @@ pub fn restore_config(
                 .transpose()
         };
     let defaults = CoreRestore::default();
+    let repartitioning = options
+        .repartitioning
+        .iter()
+        .map(|(topic, r)| {
+            let strategy = match &r.strategy {
+                None => RepartitioningStrategy::Murmur2,
+                Some(s) => choice(
+                    "restore.repartitioning.strategy",
+                    s,
+                    "murmur2, automatic",
+                    |s| match s {
+                        "murmur2" => Some(RepartitioningStrategy::Murmur2),
+                        "automatic" => Some(RepartitioningStrategy::Automatic),
+                        _ => None,
+                    },
+                )?,
+            };
+            Ok((
+                topic.clone(),
+                TopicRepartitioning {
+                    strategy,
+                    target_partitions: r.target_partitions,
+                },
+            ))
+        })
+        .collect::<Result<_, ConfigError>>()?;
     let restore = CoreRestore {
         time_window_start: millis("from", &options.from)?,
         // Our window ends before `to`; the library's end is inclusive.
         time_window_end: millis("to", &options.to)?.map(|end| end - 1),
         topic_mapping: options.topic_mapping.clone().into_iter().collect(),
+        source_partitions: (!options.source_partitions.is_empty())
+            .then(|| options.source_partitions.clone()),
+        partition_mapping: options.partition_mapping.clone().into_iter().collect(),
+        repartitioning,
         dry_run: options.dry_run,
         // The library purges only when no checkpoint with progress exists, so a
         // resumed attempt never wipes what an earlier one restored.
         purge_topics: options.purge_topics,
-        // Records whose archive carries offset headers are restored without them.
-        strip_offset_headers: true,
-        create_topics: true,
+        // Records whose archive carries offset headers are restored without them,
+        // unless the source offsets are asked for as headers.
+        strip_offset_headers: !options.include_original_offset_header,
+        include_original_offset_header: options.include_original_offset_header,
+        create_topics: options.create_topics,
+        // Created topics get the backup's topic configuration too.
+        restore_topic_configs: options.create_topics,
+        default_replication_factor: options.default_replication_factor,
         checkpoint_state: Some(Path::new(&options.report_dir).join(CHECKPOINT_FILE)),
         checkpoint_storage: RestoreCheckpointStorage::Local,
-        checkpoint_interval_secs: 1,
-        produce_batch_size: tuning.produce_batch_size,
-        max_concurrent_partitions: tuning.max_concurrent_partitions,
+        checkpoint_interval_secs: options.checkpoint_interval_secs.unwrap_or(1),
+        produce_batch_size: options
+            .produce_batch_size
+            .unwrap_or(defaults.produce_batch_size),
+        produce_acks: options.produce_acks.unwrap_or(defaults.produce_acks),
+        // An idempotent producer needs acks=all; with fewer acks there is none.
+        idempotent_producer: options.produce_acks.unwrap_or(-1) == -1,
+        max_concurrent_partitions: options
+            .parallelism
+            .unwrap_or(defaults.max_concurrent_partitions),
         rate_limit_records_per_sec: options.rate_limit_records_per_sec,
         rate_limit_bytes_per_sec: options.rate_limit_bytes_per_sec,
         produce_timeout_ms: options
@@ -138,6 +275,10 @@ pub fn restore_config(
             .map_or(defaults.produce_timeout_ms, |ms| {
                 i32::try_from(ms).unwrap_or(i32::MAX)
             }),
+        // Consumer offsets are set by the worker once the records are written (see
+        // `worker::groups`), from the backup's snapshot and the offsets this restore
+        // wrote, so the library's own group handling stays off.
+        consumer_group_strategy: OffsetStrategy::Skip,
         ..defaults
     };
     Ok(kafka_backup_core::Config {
@@ -145,11 +286,11 @@ pub fn restore_config(
         backup_id: config.backup_id.clone(),
         source: None,
         target: Some(kafka(config, env)?),
-        storage: storage(&config.storage),
+        storage: storage(&config.storage, env)?,
         backup: None,
         restore: Some(restore),
         offset_storage: None,
-        metrics: None,
+        metrics: metrics(config),
     })
 }
 
@@ -281,23 +422,51 @@ fn kafka(
             .map(|p| library_pattern(p))
             .collect::<Result<_, _>>()?,
     };
+    let mut connection = ConnectionConfig::default();
+    if let Some(c) = &endpoint.connection {
+        if let Some(v) = c.tcp_keepalive {
+            connection.tcp_keepalive = v;
+        }
+        if let Some(v) = c.keepalive_time_secs {
+            connection.keepalive_time_secs = v;
+        }
+        if let Some(v) = c.keepalive_interval_secs {
+            connection.keepalive_interval_secs = v;
+        }
+        if let Some(v) = c.tcp_nodelay {
+            connection.tcp_nodelay = v;
+        }
+        if let Some(v) = c.connections_per_broker {
+            connection.connections_per_broker = v as usize;
+        }
+    }
     Ok(KafkaConfig {
         bootstrap_servers: brokers,
         security,
         topics,
-        connection: Default::default(),
+        connection,
     })
 }
 
-/// The library's storage configuration of a location.
-pub fn storage(location: &StorageLocation) -> StorageBackendConfig {
-    match location {
+/// The library's storage configuration of a location. Secrets are read from the
+/// environment variables the configuration names; S3 keys from the usual AWS ones.
+pub fn storage(
+    location: &StorageLocation,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StorageBackendConfig, ConfigError> {
+    let secret = |name: &Option<String>| -> Result<Option<String>, ConfigError> {
+        name.as_ref()
+            .map(|n| env(n).ok_or_else(|| ConfigError::MissingCredential(n.clone())))
+            .transpose()
+    };
+    Ok(match location {
         StorageLocation::S3 {
             bucket,
             region,
             prefix,
             endpoint,
             path_style,
+            allow_http,
         } => StorageBackendConfig::S3 {
             bucket: bucket.clone(),
             region: region.clone(),
@@ -308,14 +477,51 @@ pub fn storage(location: &StorageLocation) -> StorageBackendConfig {
             secret_key: None,
             prefix: prefix.clone(),
             path_style: *path_style,
+            allow_http: *allow_http
+                || endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
+        },
+        StorageLocation::Azure {
+            account,
+            container,
+            prefix,
+            endpoint,
+            account_key_env,
+            sas_token_env,
+            client_id,
+            tenant_id,
+            client_secret_env,
+            use_workload_identity,
+        } => StorageBackendConfig::Azure {
+            account_name: account.clone(),
+            container_name: container.clone(),
+            account_key: secret(account_key_env)?,
+            prefix: prefix.clone(),
+            endpoint: endpoint.clone(),
+            use_workload_identity: use_workload_identity.then_some(true),
+            client_id: client_id.clone(),
+            tenant_id: tenant_id.clone(),
+            client_secret: secret(client_secret_env)?,
+            sas_token: secret(sas_token_env)?,
+            use_emulator: false,
             allow_http: endpoint
                 .as_deref()
                 .is_some_and(|e| e.starts_with("http://")),
         },
+        StorageLocation::Gcs {
+            bucket,
+            prefix,
+            service_account_file,
+        } => StorageBackendConfig::Gcs {
+            bucket: bucket.clone(),
+            service_account_path: service_account_file.clone(),
+            prefix: prefix.clone(),
+        },
         StorageLocation::Filesystem { path } => {
             StorageBackendConfig::Filesystem { path: path.into() }
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -330,6 +536,7 @@ mod tests {
                 bootstrap_servers: "a:9092, b:9092".into(),
                 tls: None,
                 sasl: None,
+                connection: None,
             },
             storage: StorageLocation::Filesystem {
                 path: "/var/lib/kafka-backup/storage".into(),
@@ -339,7 +546,9 @@ mod tests {
                 include: vec!["orders-*".into()],
                 exclude: vec!["orders-tmp".into()],
             },
+            backup: None,
             restore: None,
+            metrics: None,
         }
     }
 
@@ -349,7 +558,7 @@ mod tests {
 
     #[test]
     fn backups_are_one_shot_verbatim_and_bounded() {
-        let core = backup_config(&config(), &no_env, &Tuning::default()).unwrap();
+        let core = backup_config(&config(), &no_env).unwrap();
         let backup = core.backup.unwrap();
         assert!(backup.stop_at_current_offsets);
         assert!(!backup.include_offset_headers);
@@ -373,7 +582,7 @@ mod tests {
             topic_mapping: [("orders".to_string(), "orders-copy".to_string())].into(),
             ..Default::default()
         });
-        let core = restore_config(&cfg, &no_env, &Tuning::default()).unwrap();
+        let core = restore_config(&cfg, &no_env).unwrap();
         let restore = core.restore.unwrap();
         assert_eq!(
             restore.checkpoint_state.as_deref(),
@@ -396,10 +605,7 @@ mod tests {
             report_dir: "/reports".into(),
             ..Default::default()
         });
-        let unlimited = restore_config(&cfg, &no_env, &Tuning::default())
-            .unwrap()
-            .restore
-            .unwrap();
+        let unlimited = restore_config(&cfg, &no_env).unwrap().restore.unwrap();
         assert_eq!(unlimited.rate_limit_records_per_sec, None);
         assert_eq!(unlimited.rate_limit_bytes_per_sec, None);
         cfg.restore = Some(RestoreOptions {
@@ -408,10 +614,7 @@ mod tests {
             rate_limit_bytes_per_sec: Some(1 << 20),
             ..Default::default()
         });
-        let limited = restore_config(&cfg, &no_env, &Tuning::default())
-            .unwrap()
-            .restore
-            .unwrap();
+        let limited = restore_config(&cfg, &no_env).unwrap().restore.unwrap();
         assert_eq!(limited.rate_limit_records_per_sec, Some(2_000));
         assert_eq!(limited.rate_limit_bytes_per_sec, Some(1 << 20));
         assert_eq!(
@@ -419,10 +622,7 @@ mod tests {
             "the library's default"
         );
         cfg.restore.as_mut().unwrap().produce_timeout_ms = Some(2_000);
-        let short = restore_config(&cfg, &no_env, &Tuning::default())
-            .unwrap()
-            .restore
-            .unwrap();
+        let short = restore_config(&cfg, &no_env).unwrap().restore.unwrap();
         assert_eq!(short.produce_timeout_ms, 2_000);
     }
 
@@ -434,18 +634,8 @@ mod tests {
             report_dir: "/reports".into(),
             ..Default::default()
         });
-        let first = serde_json::to_value(
-            restore_config(&cfg, &no_env, &Tuning::default())
-                .unwrap()
-                .restore,
-        )
-        .unwrap();
-        let second = serde_json::to_value(
-            restore_config(&cfg, &no_env, &Tuning::default())
-                .unwrap()
-                .restore,
-        )
-        .unwrap();
+        let first = serde_json::to_value(restore_config(&cfg, &no_env).unwrap().restore).unwrap();
+        let second = serde_json::to_value(restore_config(&cfg, &no_env).unwrap().restore).unwrap();
         assert_eq!(first, second);
     }
 
@@ -462,15 +652,11 @@ mod tests {
             password_env: "KAFKA_SASL_PASSWORD".into(),
         });
         assert_eq!(
-            backup_config(&cfg, &no_env, &Tuning::default()).unwrap_err(),
+            backup_config(&cfg, &no_env).unwrap_err(),
             ConfigError::MissingPassword("KAFKA_SASL_PASSWORD".into())
         );
         let env = |name: &str| (name == "KAFKA_SASL_PASSWORD").then(|| "s3cret".to_string());
-        let security = backup_config(&cfg, &env, &Tuning::default())
-            .unwrap()
-            .source
-            .unwrap()
-            .security;
+        let security = backup_config(&cfg, &env).unwrap().source.unwrap().security;
         assert_eq!(security.security_protocol, SecurityProtocol::SaslSsl);
         assert_eq!(security.sasl_password.as_deref(), Some("s3cret"));
         assert_eq!(
@@ -484,13 +670,13 @@ mod tests {
         let mut cfg = config();
         cfg.kafka.bootstrap_servers = " , ".into();
         assert_eq!(
-            backup_config(&cfg, &no_env, &Tuning::default()).unwrap_err(),
+            backup_config(&cfg, &no_env).unwrap_err(),
             ConfigError::NoBrokers
         );
         let mut cfg = config();
         cfg.topics.include = vec!["~^orders$".into()];
         assert!(matches!(
-            backup_config(&cfg, &no_env, &Tuning::default()),
+            backup_config(&cfg, &no_env),
             Err(ConfigError::UnsupportedPattern(_))
         ));
         let mut cfg = config();
@@ -500,11 +686,11 @@ mod tests {
             ..Default::default()
         });
         assert!(matches!(
-            restore_config(&cfg, &no_env, &Tuning::default()),
+            restore_config(&cfg, &no_env),
             Err(ConfigError::Time { field: "from", .. })
         ));
         assert_eq!(
-            restore_config(&config(), &no_env, &Tuning::default()).unwrap_err(),
+            restore_config(&config(), &no_env).unwrap_err(),
             ConfigError::NotARestore
         );
     }
@@ -562,11 +748,9 @@ mod tests {
             prefix: Some("p".into()),
             endpoint: Some("http://minio:9000".into()),
             path_style: true,
+            allow_http: false,
         };
-        match backup_config(&cfg, &no_env, &Tuning::default())
-            .unwrap()
-            .storage
-        {
+        match backup_config(&cfg, &no_env).unwrap().storage {
             StorageBackendConfig::S3 {
                 access_key,
                 secret_key,

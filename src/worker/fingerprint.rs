@@ -31,6 +31,15 @@ impl Settings {
             StorageLocation::S3 { bucket, prefix, .. } => {
                 json!({"bucket": bucket, "prefix": prefix})
             }
+            StorageLocation::Azure {
+                account,
+                container,
+                prefix,
+                ..
+            } => json!({"account": account, "container": container, "prefix": prefix}),
+            StorageLocation::Gcs { bucket, prefix, .. } => {
+                json!({"bucket": bucket, "prefix": prefix})
+            }
             StorageLocation::Filesystem { path } => json!({"path": path}),
         };
         let mut values = json!({
@@ -38,6 +47,7 @@ impl Settings {
             "target": core.target.as_ref().map(|t| &t.bootstrap_servers),
             "topics": {"include": config.topics.include, "exclude": config.topics.exclude},
             "restore": serde_json::to_value(&core.restore).unwrap_or(Value::Null),
+            "consumerGroups": config.restore.as_ref().and_then(|r| r.consumer_groups.as_ref()),
         });
         values.sort_all_objects();
         let digest = Sha256::digest(serde_json::to_vec(&values).unwrap_or_default());
@@ -74,7 +84,7 @@ fn show(value: &Value) -> String {
 mod tests {
     use super::*;
     use crate::worker::config::{KafkaEndpoint, RestoreOptions};
-    use crate::worker::engine_config::{Tuning, restore_config};
+    use crate::worker::engine_config::restore_config;
 
     fn config() -> WorkerConfig {
         WorkerConfig {
@@ -82,6 +92,7 @@ mod tests {
                 bootstrap_servers: "kafka:9092".into(),
                 tls: None,
                 sasl: None,
+                connection: None,
             },
             storage: StorageLocation::S3 {
                 bucket: "backups".into(),
@@ -89,27 +100,30 @@ mod tests {
                 prefix: Some("team-a".into()),
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 path_style: true,
+                allow_http: false,
             },
             backup_id: "daily".into(),
             topics: crate::api::TopicSelector {
                 include: vec!["orders".into()],
                 exclude: vec![],
             },
+            backup: None,
             restore: Some(RestoreOptions {
                 report_dir: "/reports".into(),
                 ..Default::default()
             }),
+            metrics: None,
         }
     }
 
-    fn settings(config: &WorkerConfig, tuning: &Tuning) -> Settings {
-        Settings::of(config, &restore_config(config, &|_| None, tuning).unwrap())
+    fn settings(config: &WorkerConfig) -> Settings {
+        Settings::of(config, &restore_config(config, &|_| None).unwrap())
     }
 
     #[test]
     fn the_same_settings_give_the_same_fingerprint() {
-        let a = settings(&config(), &Tuning::default());
-        assert_eq!(a, settings(&config(), &Tuning::default()));
+        let a = settings(&config());
+        assert_eq!(a, settings(&config()));
         assert_eq!(a.fingerprint.len(), 64);
         assert!(changes(&a.values, &a.values).is_empty());
     }
@@ -117,11 +131,9 @@ mod tests {
     /// Each of these makes the library start over, or changes what is written.
     #[test]
     fn every_setting_that_decides_what_is_written_changes_the_fingerprint() {
-        let base = settings(&config(), &Tuning::default());
-        let batch = Tuning {
-            produce_batch_size: 500,
-            ..Tuning::default()
-        };
+        let base = settings(&config());
+        let mut batch = config();
+        batch.restore.as_mut().unwrap().produce_batch_size = Some(500);
         let mut mapped = config();
         mapped.restore.as_mut().unwrap().topic_mapping =
             [("orders".to_string(), "orders-copy".to_string())].into();
@@ -139,45 +151,46 @@ mod tests {
         }
         let mut other_topics = config();
         other_topics.topics.include.push("payments".into());
+        let mut grouped = config();
+        grouped.restore.as_mut().unwrap().consumer_groups =
+            Some(crate::worker::config::ConsumerGroupOptions {
+                auto: true,
+                ..Default::default()
+            });
         let mut moved_report = config();
         moved_report.restore.as_mut().unwrap().report_dir = "/elsewhere".into();
 
         let cases = [
-            (
-                "restore.produce_batch_size: 1000 -> 500",
-                settings(&config(), &batch),
-            ),
+            ("restore.produce_batch_size: 1000 -> 500", settings(&batch)),
             (
                 "restore.topic_mapping.orders: (none) -> orders-copy",
-                settings(&mapped, &Tuning::default()),
+                settings(&mapped),
             ),
-            (
-                "restore.purge_topics: false -> true",
-                settings(&purged, &Tuning::default()),
-            ),
+            ("restore.purge_topics: false -> true", settings(&purged)),
             (
                 "restore.time_window_start: null -> 1767225600000",
-                settings(&windowed, &Tuning::default()),
+                settings(&windowed),
             ),
             (
                 "target.0: kafka:9092 -> other:9092",
-                settings(&other_target, &Tuning::default()),
+                settings(&other_target),
             ),
-            (
-                "backup.id: daily -> weekly",
-                settings(&other_backup, &Tuning::default()),
-            ),
+            ("backup.id: daily -> weekly", settings(&other_backup)),
             (
                 "backup.storage.bucket: backups -> elsewhere",
-                settings(&other_bucket, &Tuning::default()),
+                settings(&other_bucket),
             ),
             (
                 "topics.include.1: (none) -> payments",
-                settings(&other_topics, &Tuning::default()),
+                settings(&other_topics),
+            ),
+            (
+                "consumerGroups: null -> {\"auto\":true}",
+                settings(&grouped),
             ),
             (
                 "restore.checkpoint_state: /reports/checkpoint.json -> /elsewhere/checkpoint.json",
-                settings(&moved_report, &Tuning::default()),
+                settings(&moved_report),
             ),
         ];
         for (said, changed) in cases {
@@ -189,11 +202,11 @@ mod tests {
     /// How the store is reached is not what is restored: a moved endpoint resumes.
     #[test]
     fn the_way_to_the_store_is_not_part_of_it() {
-        let base = settings(&config(), &Tuning::default());
+        let base = settings(&config());
         let mut moved = config();
         if let StorageLocation::S3 { endpoint, .. } = &mut moved.storage {
             *endpoint = Some("https://s3.example".into());
         }
-        assert_eq!(settings(&moved, &Tuning::default()), base);
+        assert_eq!(settings(&moved), base);
     }
 }

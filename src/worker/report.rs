@@ -198,6 +198,46 @@ pub struct Summary {
     pub attempt: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Backup: consumer groups in the snapshot the run saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_groups: Option<u64>,
+    /// Restore: the consumer groups whose offsets were set in the target (the first
+    /// fifty; the report on the volume lists them all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups_reset: Vec<String>,
+    /// Backup: what retention deleted from storage at the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<Pruned>,
+    /// Backup: why retention deleted nothing although it was due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_held: Option<String>,
+}
+
+/// What retention deleted from a backup's storage.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Pruned {
+    pub segments: u64,
+    pub bytes: u64,
+}
+
+impl Summary {
+    /// A summary with this outcome and nothing else yet.
+    pub fn new(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            records: 0,
+            bytes: 0,
+            topics: None,
+            backup_id: None,
+            attempt: None,
+            error: None,
+            consumer_groups: None,
+            groups_reset: Vec::new(),
+            pruned: None,
+            prune_held: None,
+        }
+    }
 }
 
 /// Writes the summary as one JSON line to the termination message file, when there is
@@ -264,6 +304,10 @@ mod tests {
             backup_id: Some("daily".into()),
             attempt: Some(2),
             error: None,
+            consumer_groups: None,
+            groups_reset: Vec::new(),
+            pruned: None,
+            prune_held: None,
         };
         write_termination_message(&path, &summary);
         let text = std::fs::read_to_string(&path).unwrap();

@@ -9,7 +9,7 @@ use kafka_backup_core::RestoreEngine;
 use kafka_backup_core::backup::BackupEngine;
 
 use super::config::WorkerConfig;
-use super::engine_config::{self, CHECKPOINT_FILE, ConfigError, Tuning};
+use super::engine_config::{self, CHECKPOINT_FILE, ConfigError};
 use super::fingerprint::{self, Settings};
 use super::report::{self, RestoreReport, Status, Summary};
 use crate::api::Outcome;
@@ -80,8 +80,9 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// Runs one backup to the end of the offsets current when it started.
-pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
-    super::storage_check::check(&config.storage, &config.backup_id).await?;
+pub async fn backup(config: &WorkerConfig) -> Result<Summary, WorkerError> {
+    let store = engine_config::storage(&config.storage, &env)?;
+    super::storage_check::check(&config.storage, &store, &config.backup_id).await?;
     let resolved;
     let config = if library_patterns_only(config) {
         config
@@ -89,7 +90,7 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
         resolved = with_literal_topics(config).await?;
         &resolved
     };
-    let core = engine_config::backup_config(config, &env, tuning)?;
+    let core = engine_config::backup_config(config, &env)?;
     tracing::info!(backup_id = %config.backup_id, brokers = %config.kafka.bootstrap_servers, "backup starting");
     let what = format!(
         "backup '{}' from {}",
@@ -136,6 +137,10 @@ pub async fn backup(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, W
         backup_id: Some(config.backup_id.clone()),
         attempt: None,
         error: None,
+        consumer_groups: None,
+        groups_reset: Vec::new(),
+        pruned: None,
+        prune_held: None,
     })
 }
 
@@ -149,7 +154,7 @@ async fn read_manifest(
         source,
     };
     let backend =
-        kafka_backup_core::storage::create_backend(&engine_config::storage(&config.storage))
+        kafka_backup_core::storage::create_backend(&engine_config::storage(&config.storage, &env)?)
             .map_err(fail)?;
     let bytes = backend
         .get(&format!("{}/manifest.json", config.backup_id))
@@ -186,7 +191,7 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
     let mut literal = config.clone();
     literal.topics.include = vec!["*".into()];
     literal.topics.exclude = vec![];
-    let core = engine_config::backup_config(&literal, &env, &Tuning::default())?;
+    let core = engine_config::backup_config(&literal, &env)?;
     let what = format!("listing the topics of {}", config.kafka.bootstrap_servers);
     let fail = |source| WorkerError::Engine {
         what: what.clone(),
@@ -209,7 +214,7 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
 
 /// Runs one attempt of a restore, resuming from the report directory when an earlier
 /// attempt left a checkpoint there.
-pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, WorkerError> {
+pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
     let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
     let dir = PathBuf::from(&options.report_dir);
     let io = |source| WorkerError::Report {
@@ -240,7 +245,8 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         return Ok(summary_of(done, Outcome::Succeeded, None));
     }
     // An unusable store fails before this attempt is counted in the report.
-    super::storage_check::check(&config.storage, &config.backup_id).await?;
+    let store = engine_config::storage(&config.storage, &env)?;
+    super::storage_check::check(&config.storage, &store, &config.backup_id).await?;
     let configured = config;
     let resolved;
     let config = if library_patterns_only(config) {
@@ -249,7 +255,7 @@ pub async fn restore(config: &WorkerConfig, tuning: &Tuning) -> Result<Summary, 
         resolved = with_literal_restore_topics(config).await?;
         &resolved
     };
-    let core = engine_config::restore_config(config, &env, tuning)?;
+    let core = engine_config::restore_config(config, &env)?;
     let settings = Settings::of(configured, &core);
     let checkpoint_path = dir.join(CHECKPOINT_FILE);
     let resuming = report::load_checkpoint(&checkpoint_path)
@@ -399,6 +405,10 @@ pub fn summary_of(report: &RestoreReport, outcome: Outcome, error: Option<String
         backup_id: Some(report.backup_id.clone()),
         attempt: Some(report.attempt),
         error,
+        consumer_groups: None,
+        groups_reset: Vec::new(),
+        pruned: None,
+        prune_held: None,
     }
 }
 
@@ -415,6 +425,10 @@ pub fn failure(error: &WorkerError, report_dir: Option<&Path>) -> Summary {
             backup_id: None,
             attempt: None,
             error: Some(error.to_string()),
+            consumer_groups: None,
+            groups_reset: Vec::new(),
+            pruned: None,
+            prune_held: None,
         },
     }
 }

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 
-use crate::api::KafkaBackup;
+use crate::api::{KafkaBackup, KafkaRestore};
 use crate::controller::Context;
 use crate::controller::backup::plan::{self, BackupObservation};
 use crate::controller::calls::{get_opt, list};
@@ -18,6 +18,28 @@ use crate::controller::names;
 use crate::controller::observe::{connection_of, now, strimzi_kafka, worker_summary};
 use crate::controller::waiting::{Blocker, Waiting};
 use crate::policy;
+
+/// The KafkaRestores in the backup's namespace that read it and have not completed;
+/// read only when retention may delete from the backup's storage.
+async fn restores_reading(ctx: &Context, backup: &KafkaBackup) -> Result<Vec<String>> {
+    let prunes = backup
+        .spec
+        .retention
+        .as_ref()
+        .is_some_and(|r| r.prune_on_schedule == Some(true));
+    if !prunes {
+        return Ok(vec![]);
+    }
+    let namespace = backup.namespace().unwrap_or_default();
+    let name = backup.name_any();
+    let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
+    Ok(list(&restores, &ListParams::default())
+        .await?
+        .into_iter()
+        .filter(|r| r.spec.backup_ref.name == name && !r.is_completed())
+        .map(|r| format!("{namespace}/{}", r.name_any()))
+        .collect())
+}
 
 /// Everything the planner reads, gathered from the API.
 pub(crate) async fn observe<'a>(
@@ -52,6 +74,7 @@ pub(crate) async fn observe<'a>(
         cronjob,
         jobs: jobs_seen,
         summaries,
+        restores_reading: restores_reading(ctx, backup).await?,
         connection,
         defaults: &ctx.defaults,
         now: now(),

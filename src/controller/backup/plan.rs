@@ -37,6 +37,9 @@ pub struct BackupObservation<'a> {
     /// What the workers of the runs named by [`runs_to_read`] left in their termination
     /// messages, by Job name.
     pub summaries: BTreeMap<String, Summary>,
+    /// KafkaRestores of this backup that have not completed (`namespace/name`): while
+    /// there is one, retention deletes nothing.
+    pub restores_reading: Vec<String>,
     pub connection: Result<Connection, Blocker>,
     pub defaults: &'a JobDefaults,
     pub now: Time,
@@ -112,7 +115,9 @@ pub fn plan_backup(observed: &BackupObservation<'_>) -> Result<BackupPlan, build
         let run = |job_name: String| {
             build::backup_job(&defaulted, job_name, connection, observed.defaults)
         };
-        let config = build::backup_worker_config(&defaulted, connection);
+        let retention =
+            build::retention_options(&defaulted, &history, observed.restores_reading.clone());
+        let config = build::backup_worker_config(&defaulted, connection, retention);
         let config_map = build::config_map(
             &defaulted,
             names::backup_config_name(&name),

@@ -135,6 +135,15 @@ pub(super) fn merge_history(
                     .filter(|s| s.outcome == Outcome::Succeeded)
                     .and_then(|s| s.topics)
                     .and_then(figure),
+                consumer_groups: summary
+                    .filter(|s| s.outcome == Outcome::Succeeded)
+                    .and_then(|s| s.consumer_groups)
+                    .and_then(figure),
+                pruned_segments: summary
+                    .and_then(|s| s.pruned)
+                    .and_then(|p| figure(p.segments)),
+                pruned_bytes: summary.and_then(|s| s.pruned).and_then(|p| figure(p.bytes)),
+                prune_held: summary.and_then(|s| s.prune_held.clone()),
             })
         })
         .collect();

@@ -1,62 +1,45 @@
 //! The worker's pod: Pod Security `restricted`, the ConfigMap, TLS and storage mounts,
-//! credentials only from Secret references, and the user's template on top. No IO.
+//! credentials only from Secret references, logging and metrics, and the user's
+//! template on top. No IO.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    KeyToPath, ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
     PodTemplateSpec, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
     Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::Connection;
-use crate::api::PodTemplate;
 use crate::api::backup::{BackupStorage, StorageType};
+use crate::api::effective::PodSettings;
+use crate::api::{Logging, SecretKeyRef};
 use crate::worker::config as wc;
 
-/// The backup storage volume, when the storage is a PVC.
-pub(super) fn storage_mounts(
-    storage: &BackupStorage,
-    read_only: bool,
-) -> (Vec<Volume>, Vec<VolumeMount>) {
-    match (&storage.kind, &storage.filesystem) {
-        (StorageType::Filesystem, Some(fs)) => (
-            vec![pvc_volume("storage", &fs.claim_name)],
-            vec![mount("storage", wc::STORAGE_DIR, read_only)],
-        ),
-        _ => (vec![], vec![]),
-    }
-}
+/// The user and group the worker runs as.
+const WORKER_UID: i64 = 65532;
+/// Label Azure Workload Identity's webhook looks for.
+const AZURE_WORKLOAD_IDENTITY_LABEL: &str = "azure.workload.identity/use";
 
-/// S3 credentials from the storage's Secret, under the usual AWS variable names.
-pub(super) fn s3_credentials_env(storage: &BackupStorage) -> Vec<EnvVar> {
-    storage
-        .s3
-        .as_ref()
-        .and_then(|s| s.credentials_secret.as_ref())
-        .map(|creds| {
-            vec![
-                secret_env(
-                    wc::ENV_S3_ACCESS_KEY_ID,
-                    &creds.name,
-                    creds
-                        .access_key_id_key
-                        .as_deref()
-                        .unwrap_or(wc::ENV_S3_ACCESS_KEY_ID),
-                ),
-                secret_env(
-                    wc::ENV_S3_SECRET_ACCESS_KEY,
-                    &creds.name,
-                    creds
-                        .secret_access_key_key
-                        .as_deref()
-                        .unwrap_or(wc::ENV_S3_SECRET_ACCESS_KEY),
-                ),
-            ]
-        })
-        .unwrap_or_default()
+/// What a worker's pod is made of.
+pub(super) struct WorkerPod<'a> {
+    pub labels: BTreeMap<String, String>,
+    /// `backup` or `restore`.
+    pub subcommand: &'a str,
+    pub config_map: &'a str,
+    pub connection: &'a Connection,
+    pub settings: PodSettings,
+    pub image: &'a str,
+    pub storage: &'a BackupStorage,
+    /// A restore only reads a volume backup.
+    pub storage_read_only: bool,
+    /// The restore's report PVC.
+    pub report_pvc: Option<&'a str>,
+    pub logging: Option<&'a Logging>,
+    /// The port of the worker's metrics endpoint, when it serves one.
+    pub metrics_port: Option<u16>,
 }
 
 pub(super) fn pvc_volume(name: &str, claim: &str) -> Volume {
@@ -70,12 +53,13 @@ pub(super) fn pvc_volume(name: &str, claim: &str) -> Volume {
     }
 }
 
-pub(super) fn secret_volume(name: &str, secret: &str) -> Volume {
+fn secret_volume(name: &str, secret: &str, items: Option<Vec<KeyToPath>>) -> Volume {
     Volume {
         name: name.into(),
         secret: Some(SecretVolumeSource {
             secret_name: Some(secret.into()),
             default_mode: Some(0o440),
+            items,
             ..Default::default()
         }),
         ..Default::default()
@@ -91,13 +75,13 @@ pub(super) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
-pub(super) fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+fn secret_env(name: &str, secret: &SecretKeyRef) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
             secret_key_ref: Some(SecretKeySelector {
-                name: secret.into(),
-                key: key.into(),
+                name: secret.name.clone(),
+                key: secret.key.clone(),
                 optional: Some(false),
             }),
             ..Default::default()
@@ -106,21 +90,176 @@ pub(super) fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
+fn value_env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+/// Volumes, mounts and variables the backup storage needs: a PVC, or credentials from
+/// Secrets for an object store.
+fn storage_parts(
+    storage: &BackupStorage,
+    read_only: bool,
+) -> (Vec<Volume>, Vec<VolumeMount>, Vec<EnvVar>) {
+    let (mut volumes, mut mounts, mut env) = (vec![], vec![], vec![]);
+    match storage.kind {
+        StorageType::Filesystem => {
+            if let Some(claim) = storage
+                .filesystem
+                .as_ref()
+                .and_then(|f| f.claim_name.as_deref())
+            {
+                volumes.push(pvc_volume("storage", claim));
+                mounts.push(mount("storage", wc::STORAGE_DIR, read_only));
+            }
+        }
+        StorageType::S3 => {
+            if let Some((id, secret)) = storage.s3.as_ref().and_then(|s| s.access_keys()) {
+                env.push(secret_env(wc::ENV_S3_ACCESS_KEY_ID, &id));
+                env.push(secret_env(wc::ENV_S3_SECRET_ACCESS_KEY, &secret));
+            }
+        }
+        StorageType::Azure => {
+            if let Some(azure) = &storage.azure {
+                for (name, secret) in [
+                    (wc::ENV_AZURE_STORAGE_KEY, azure.effective_account_key()),
+                    (wc::ENV_AZURE_SAS_TOKEN, azure.sas_token_secret.as_ref()),
+                    (
+                        wc::ENV_AZURE_CLIENT_SECRET,
+                        azure.client_secret_secret.as_ref(),
+                    ),
+                ] {
+                    if let Some(secret) = secret {
+                        env.push(secret_env(name, secret));
+                    }
+                }
+            }
+        }
+        StorageType::Gcs => {
+            if let Some(secret) = storage
+                .gcs
+                .as_ref()
+                .and_then(|g| g.credentials_secret.as_ref())
+            {
+                volumes.push(secret_volume(
+                    "gcs-credentials",
+                    &secret.name,
+                    Some(vec![KeyToPath {
+                        key: secret.key.clone(),
+                        path: secret.key.clone(),
+                        mode: None,
+                    }]),
+                ));
+                mounts.push(mount("gcs-credentials", wc::GCS_CREDENTIALS_DIR, true));
+            }
+        }
+    }
+    (volumes, mounts, env)
+}
+
+/// Variables of the worker's logging: the filter, the format (JSON unless asked
+/// otherwise: what log collectors read) and the output stream.
+fn logging_env(logging: Option<&Logging>) -> Vec<EnvVar> {
+    let logging = logging.cloned().unwrap_or_default();
+    let mut env = vec![value_env(
+        wc::ENV_LOG_FORMAT,
+        logging
+            .format
+            .as_deref()
+            .unwrap_or("json")
+            .to_ascii_lowercase(),
+    )];
+    if logging.level.is_some() || !logging.modules.is_empty() {
+        let mut directives = vec![
+            logging
+                .level
+                .as_deref()
+                .unwrap_or("info")
+                .to_ascii_lowercase(),
+        ];
+        directives.extend(
+            logging
+                .modules
+                .iter()
+                .map(|(module, level)| format!("{module}={}", level.to_ascii_lowercase())),
+        );
+        env.push(value_env(wc::ENV_RUST_LOG, directives.join(",")));
+    }
+    if let Some(output) = &logging.output {
+        env.push(value_env(wc::ENV_LOG_OUTPUT, output.to_ascii_lowercase()));
+    }
+    env
+}
+
+/// The operator's restricted pod security, with the user's settings over it
+/// (validation refuses those that break `restricted`).
+fn pod_security(user: Option<PodSecurityContext>) -> PodSecurityContext {
+    let user = user.unwrap_or_default();
+    PodSecurityContext {
+        run_as_non_root: Some(user.run_as_non_root.unwrap_or(true)),
+        run_as_user: Some(user.run_as_user.unwrap_or(WORKER_UID)),
+        run_as_group: Some(user.run_as_group.unwrap_or(WORKER_UID)),
+        fs_group: Some(user.fs_group.unwrap_or(WORKER_UID)),
+        // A large report or backup volume is re-owned only when its root is not ours
+        // already, not walked on every pod start.
+        fs_group_change_policy: Some(
+            user.fs_group_change_policy
+                .unwrap_or_else(|| "OnRootMismatch".into()),
+        ),
+        seccomp_profile: Some(user.seccomp_profile.unwrap_or(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        })),
+        ..user
+    }
+}
+
+/// The operator's restricted container security, with the user's settings over it.
+fn container_security(user: Option<SecurityContext>) -> SecurityContext {
+    let user = user.unwrap_or_default();
+    let mut capabilities = user.capabilities.clone().unwrap_or_default();
+    let mut drop = capabilities.drop.unwrap_or_default();
+    if !drop.iter().any(|c| c == "ALL") {
+        drop.push("ALL".into());
+    }
+    capabilities.drop = Some(drop);
+    SecurityContext {
+        allow_privilege_escalation: Some(user.allow_privilege_escalation.unwrap_or(false)),
+        read_only_root_filesystem: Some(user.read_only_root_filesystem.unwrap_or(true)),
+        run_as_non_root: Some(user.run_as_non_root.unwrap_or(true)),
+        capabilities: Some(capabilities),
+        seccomp_profile: Some(user.seccomp_profile.clone().unwrap_or(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        })),
+        ..user
+    }
+}
+
 /// The pod of a worker: restricted security, the ConfigMap, TLS and storage mounts,
-/// credentials from Secrets, and the user's template on top.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn pod_template(
-    labels: BTreeMap<String, String>,
-    subcommand: &str,
-    config_map: &str,
-    connection: &Connection,
-    template: Option<&PodTemplate>,
-    image: &str,
-    mut volumes: Vec<Volume>,
-    mut mounts: Vec<VolumeMount>,
-    extra_env: &[EnvVar],
-) -> PodTemplateSpec {
-    let template = template.cloned().unwrap_or_default();
+/// credentials from Secrets, and the user's settings on top.
+pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
+    let WorkerPod {
+        labels,
+        subcommand,
+        config_map,
+        connection,
+        settings,
+        image,
+        storage,
+        storage_read_only,
+        report_pvc,
+        logging,
+        metrics_port,
+    } = pod;
+    let (mut volumes, mut mounts, storage_env) = storage_parts(storage, storage_read_only);
+    if let Some(claim) = report_pvc {
+        volumes.push(pvc_volume("reports", claim));
+        mounts.push(mount("reports", wc::REPORTS_DIR, false));
+    }
     volumes.push(Volume {
         name: "config".into(),
         config_map: Some(ConfigMapVolumeSource {
@@ -137,7 +276,7 @@ pub(super) fn pod_template(
     });
     mounts.push(mount("tmp", "/tmp", false));
     if let Some(ca) = &connection.ca_secret {
-        volumes.push(secret_volume("kafka-ca", &ca.name));
+        volumes.push(secret_volume("kafka-ca", &ca.name, None));
         mounts.push(mount("kafka-ca", wc::CA_DIR, true));
     }
     let mut env = vec![EnvVar {
@@ -157,64 +296,56 @@ pub(super) fn pod_template(
             .as_ref()
             .filter(|_| auth.kind.is_sasl())
         {
-            env.push(secret_env(
-                wc::ENV_SASL_PASSWORD,
-                &password.name,
-                &password.key,
-            ));
+            env.push(secret_env(wc::ENV_SASL_PASSWORD, password));
         }
         if let Some(cert) = auth
             .certificate_and_key
             .as_ref()
             .filter(|_| !auth.kind.is_sasl())
         {
-            volumes.push(secret_volume("kafka-client", &cert.secret_name));
+            volumes.push(secret_volume("kafka-client", &cert.secret_name, None));
             mounts.push(mount("kafka-client", wc::CLIENT_CERT_DIR, true));
         }
     }
-    env.extend(extra_env.iter().cloned());
-    // The user's variables come last; the operator's names cannot be overridden.
-    let ours: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
+    env.extend(storage_env);
+    // A RUST_LOG of the user's own replaces the one made from spec.logging (validation
+    // warns about it); every other variable the operator sets stays the operator's.
+    let user_filter = settings.env.iter().any(|e| e.name == wc::ENV_RUST_LOG);
     env.extend(
-        template
-            .env
-            .unwrap_or_default()
+        logging_env(logging)
             .into_iter()
-            .filter(|e| !ours.contains(&e.name)),
+            .filter(|e| !(user_filter && e.name == wc::ENV_RUST_LOG)),
     );
+    let ours: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
+    env.extend(settings.env.into_iter().filter(|e| !ours.contains(&e.name)));
 
-    let mut pod_labels = template.labels.unwrap_or_default();
+    let mut pod_labels = settings.labels;
+    if storage
+        .azure
+        .as_ref()
+        .is_some_and(|a| a.use_workload_identity == Some(true))
+    {
+        pod_labels.insert(AZURE_WORKLOAD_IDENTITY_LABEL.into(), "true".into());
+    }
     pod_labels.extend(labels);
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(pod_labels),
-            annotations: template.annotations,
+            annotations: (!settings.annotations.is_empty()).then_some(settings.annotations),
             ..Default::default()
         }),
         spec: Some(PodSpec {
             restart_policy: Some("Never".into()),
-            service_account_name: template.service_account_name,
-            node_selector: template.node_selector,
-            affinity: template.affinity,
-            tolerations: template.tolerations,
-            priority_class_name: template.priority_class_name,
-            image_pull_secrets: template.image_pull_secrets,
+            service_account_name: settings.service_account_name,
+            node_selector: settings.node_selector,
+            affinity: settings.affinity,
+            tolerations: settings.tolerations,
+            priority_class_name: settings.priority_class_name,
+            image_pull_secrets: settings.image_pull_secrets,
+            host_aliases: settings.host_aliases,
             // The worker never talks to the Kubernetes API: no token in the pod.
             automount_service_account_token: Some(false),
-            security_context: Some(PodSecurityContext {
-                run_as_non_root: Some(true),
-                run_as_user: Some(65532),
-                run_as_group: Some(65532),
-                fs_group: Some(65532),
-                // A large report or backup volume is re-owned only when its root is not
-                // ours already, not walked on every pod start.
-                fs_group_change_policy: Some("OnRootMismatch".into()),
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".into(),
-                    localhost_profile: None,
-                }),
-                ..Default::default()
-            }),
+            security_context: Some(pod_security(settings.pod_security_context)),
             containers: vec![Container {
                 name: "worker".into(),
                 image: Some(image.into()),
@@ -224,27 +355,78 @@ pub(super) fn pod_template(
                     format!("{}/{}", wc::CONFIG_DIR, wc::CONFIG_FILE_NAME),
                 ]),
                 env: Some(env),
-                resources: template.resources,
+                ports: metrics_port.map(|port| {
+                    vec![ContainerPort {
+                        name: Some("metrics".into()),
+                        container_port: i32::from(port),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    }]
+                }),
+                resources: settings.resources,
                 volume_mounts: Some(mounts),
                 termination_message_policy: Some("FallbackToLogsOnError".into()),
-                security_context: Some(SecurityContext {
-                    allow_privilege_escalation: Some(false),
-                    read_only_root_filesystem: Some(true),
-                    run_as_non_root: Some(true),
-                    capabilities: Some(Capabilities {
-                        drop: Some(vec!["ALL".into()]),
-                        add: None,
-                    }),
-                    seccomp_profile: Some(SeccompProfile {
-                        type_: "RuntimeDefault".into(),
-                        localhost_profile: None,
-                    }),
-                    ..Default::default()
-                }),
+                security_context: Some(container_security(settings.container_security_context)),
                 ..Default::default()
             }],
             volumes: Some(volumes),
             ..Default::default()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Capabilities;
+
+    #[test]
+    fn the_users_security_settings_go_over_restricted_defaults() {
+        let pod = pod_security(Some(PodSecurityContext {
+            run_as_user: Some(1001),
+            supplemental_groups: Some(vec![2000]),
+            ..Default::default()
+        }));
+        assert_eq!(pod.run_as_user, Some(1001));
+        assert_eq!(pod.run_as_non_root, Some(true));
+        assert_eq!(pod.supplemental_groups, Some(vec![2000]));
+        assert_eq!(pod.seccomp_profile.unwrap().type_, "RuntimeDefault");
+        let container = container_security(Some(SecurityContext {
+            capabilities: Some(Capabilities {
+                add: Some(vec!["NET_BIND_SERVICE".into()]),
+                drop: None,
+            }),
+            ..Default::default()
+        }));
+        let caps = container.capabilities.unwrap();
+        assert_eq!(caps.drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(caps.add, Some(vec!["NET_BIND_SERVICE".to_string()]));
+        assert_eq!(container.allow_privilege_escalation, Some(false));
+        assert_eq!(container.read_only_root_filesystem, Some(true));
+    }
+
+    #[test]
+    fn logging_becomes_the_workers_filter_format_and_output() {
+        let env = logging_env(Some(&Logging {
+            level: Some("WARN".into()),
+            format: Some("text".into()),
+            modules: [("kafka_backup_core".to_string(), "debug".to_string())].into(),
+            output: Some("stdout".into()),
+            rotation: None,
+        }));
+        let value = |name: &str| {
+            env.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(
+            value(wc::ENV_RUST_LOG).as_deref(),
+            Some("warn,kafka_backup_core=debug")
+        );
+        assert_eq!(value(wc::ENV_LOG_FORMAT).as_deref(), Some("text"));
+        assert_eq!(value(wc::ENV_LOG_OUTPUT).as_deref(), Some("stdout"));
+        let default = logging_env(None);
+        assert_eq!(default.len(), 1, "JSON, and the worker's own filter");
+        assert_eq!(default[0].value.as_deref(), Some("json"));
     }
 }

@@ -26,6 +26,7 @@ fn scram() -> KafkaAuthentication {
             key: "password".into(),
         }),
         certificate_and_key: None,
+        kafka_user_ref: None,
     }
 }
 
@@ -38,9 +39,12 @@ fn s3_with_credentials() -> BackupStorage {
                 name: "s3-creds".into(),
                 access_key_id_key: Some("id".into()),
                 secret_access_key_key: None,
+                ..Default::default()
             }),
             ..Default::default()
         }),
+        azure: None,
+        gcs: None,
         filesystem: None,
     }
 }
@@ -246,6 +250,7 @@ fn mutual_tls_mounts_the_client_certificate_secret() {
             certificate: "user.crt".into(),
             key: "user.key".into(),
         }),
+        kafka_user_ref: None,
     };
     let backup = KafkaBackup::test();
     let job = backup_job(
@@ -266,7 +271,7 @@ fn mutual_tls_mounts_the_client_certificate_secret() {
         volume.secret.as_ref().unwrap().secret_name.as_deref(),
         Some("backup-user")
     );
-    let config = backup_worker_config(&backup, &connection(Some(auth)));
+    let config = backup_worker_config(&backup, &connection(Some(auth)), None);
     let tls = config.kafka.tls.unwrap();
     assert_eq!(
         tls.cert_file.as_deref(),
@@ -345,8 +350,10 @@ fn filesystem_storage_is_mounted_read_only_for_restores() {
     let storage = BackupStorage {
         kind: StorageType::Filesystem,
         s3: None,
+        azure: None,
+        gcs: None,
         filesystem: Some(FilesystemStorage {
-            claim_name: "backups".into(),
+            claim_name: Some("backups".into()),
             path: Some("prod".into()),
         }),
     };
@@ -483,7 +490,7 @@ fn s3_credentials_reach_every_worker_only_through_secret_references() {
             "{what}: {command_line:?}"
         );
     }
-    let config = backup_worker_config(&backup, &connection(None));
+    let config = backup_worker_config(&backup, &connection(None), None);
     let yaml = serde_yaml::to_string(&config).unwrap();
     assert!(
         !yaml.contains("s3-creds") && !yaml.to_lowercase().contains("access"),

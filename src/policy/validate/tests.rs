@@ -1,9 +1,9 @@
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::EnvVar;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::*;
+use crate::api::PodTemplate;
+use crate::api::backup::StorageType;
 use crate::api::{
     AuthenticationType, CertificateAndKey, KafkaTls, SecretKeyRef,
     backup::{BackupRetention, BackupSchedule, FilesystemStorage, S3CredentialsSecret},
@@ -67,6 +67,7 @@ fn r7_strimzi_ref_names_are_checked() {
         s.strimzi_cluster_ref = Some(StrimziClusterRef {
             name: "My_Cluster".into(),
             listener: Some("TLS-listener".into()),
+            ..Default::default()
         })
     });
     assert_eq!(
@@ -96,6 +97,7 @@ fn r7_sasl_needs_username_and_password_secret_and_warns_without_tls() {
         username: None,
         password_secret: None,
         certificate_and_key: None,
+        kafka_user_ref: None,
     };
     let bad = KafkaBackup::test().with(|s| {
         s.strimzi_cluster_ref = None;
@@ -126,6 +128,7 @@ fn r7_mutual_tls_needs_a_certificate_and_tls() {
         username: None,
         password_secret: None,
         certificate_and_key: None,
+        kafka_user_ref: None,
     };
     let bad = KafkaRestore::test().with(|s| {
         s.strimzi_cluster_ref = None;
@@ -219,7 +222,7 @@ fn r7_storage_type_must_match_its_block() {
 
     let both = KafkaBackup::test().with(|s| {
         s.storage.filesystem = Some(FilesystemStorage {
-            claim_name: "backups".into(),
+            claim_name: Some("backups".into()),
             path: None,
         })
     });
@@ -229,7 +232,7 @@ fn r7_storage_type_must_match_its_block() {
         s.storage.kind = StorageType::Filesystem;
         s.storage.s3 = None;
         s.storage.filesystem = Some(FilesystemStorage {
-            claim_name: "backups".into(),
+            claim_name: Some("backups".into()),
             path: Some("../escape".into()),
         });
     });
@@ -251,6 +254,7 @@ fn r7_s3_fields_are_checked() {
             name: "s3_creds".into(),
             access_key_id_key: Some("bad/key".into()),
             secret_access_key_key: None,
+            ..Default::default()
         });
     });
     assert_eq!(
@@ -287,6 +291,7 @@ fn r8_schedule_cron_and_time_zone_are_checked() {
             cron: "0 2 * *".into(),
             time_zone: Some("Mars/Olympus".into()),
             suspend: None,
+            ..Default::default()
         })
     });
     assert_eq!(
@@ -298,6 +303,7 @@ fn r8_schedule_cron_and_time_zone_are_checked() {
             cron: "0 2 * * *".into(),
             time_zone: Some("Europe/Brussels".into()),
             suspend: Some(true),
+            ..Default::default()
         })
     });
     assert_eq!(validate_backup(&good), Review::default());
@@ -310,6 +316,7 @@ fn retention_limits_are_bounded() {
             successful_jobs_history_limit: Some(-1),
             failed_jobs_history_limit: Some(0),
             backup_history_limit: Some(1000),
+            ..Default::default()
         })
     });
     assert_eq!(
@@ -337,14 +344,26 @@ fn r7_topic_patterns_are_checked_with_their_index() {
 
 #[test]
 fn r7_topic_mapping_names_are_topic_names_and_merges_warn() {
-    let mapping: BTreeMap<String, String> = [
-        ("orders".to_string(), "orders restored".to_string()),
-        ("a".to_string(), "merged".to_string()),
-        ("b".to_string(), "merged".to_string()),
+    let mapping: Vec<crate::api::mapping::TopicMapping> = [
+        ("orders", "orders restored"),
+        ("a", "merged"),
+        ("b", "merged"),
+        ("a", "again"),
     ]
-    .into();
-    let review = validate_restore(&KafkaRestore::test().with(|s| s.topic_mapping = Some(mapping)));
-    assert_eq!(fields(&review), ["spec.topicMapping[orders]"]);
+    .iter()
+    .map(|(s, t)| crate::api::mapping::TopicMapping {
+        source_topic: s.to_string(),
+        target_topic: t.to_string(),
+    })
+    .collect();
+    let review = validate_restore(&KafkaRestore::test().with(|s| s.topic_mapping = mapping.into()));
+    assert_eq!(
+        fields(&review),
+        [
+            "spec.topicMapping[0].targetTopic",
+            "spec.topicMapping[3].sourceTopic"
+        ]
+    );
     assert!(
         review.warnings[0].contains("a, b all map to 'merged'"),
         "{:?}",
@@ -359,6 +378,7 @@ fn r7_point_in_time_must_be_rfc3339_and_ordered() {
             s.point_in_time = Some(PointInTime {
                 from: Some(from.into()),
                 to: Some(to.into()),
+                ..Default::default()
             })
         })
     };
@@ -547,6 +567,10 @@ fn r7_backup_update_validates_the_new_spec_and_warns_on_storage_move() {
             records: None,
             bytes: None,
             topics: None,
+            consumer_groups: None,
+            pruned_segments: None,
+            pruned_bytes: None,
+            prune_held: None,
         }),
         ..Default::default()
     });

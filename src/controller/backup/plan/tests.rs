@@ -66,6 +66,7 @@ fn scheduled() -> KafkaBackup {
             cron: "0 2 * * *".into(),
             time_zone: None,
             suspend: None,
+            ..Default::default()
         })
     })
 }
@@ -95,6 +96,7 @@ fn plan_with_summaries(
         cronjob,
         jobs,
         summaries,
+        restores_reading: vec![],
         connection: Ok(connection()),
         defaults: &defaults,
         now: at(1_767_225_600), // 2026-01-01T00:00:00Z
@@ -352,6 +354,10 @@ fn summary(outcome: Outcome, records: u64) -> Summary {
         backup_id: Some("daily-backup".into()),
         attempt: None,
         error: None,
+        consumer_groups: None,
+        groups_reset: Vec::new(),
+        pruned: None,
+        prune_held: None,
     }
 }
 

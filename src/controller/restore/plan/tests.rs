@@ -17,6 +17,8 @@ fn storage() -> BackupStorage {
             bucket: "my-kafka-backups".into(),
             ..Default::default()
         }),
+        azure: None,
+        gcs: None,
         filesystem: None,
     }
 }
@@ -459,6 +461,10 @@ fn r3_the_workers_figures_reach_status() {
         backup_id: Some("daily-backup".into()),
         attempt: Some(1),
         error: None,
+        consumer_groups: None,
+        groups_reset: Vec::new(),
+        pruned: None,
+        prune_held: None,
     });
     let plan = case.plan();
     let attempt = plan.status.restore.as_ref().unwrap();
@@ -487,6 +493,10 @@ fn r5_the_workers_reason_for_a_failed_attempt_reaches_the_condition_once() {
         backup_id: Some("daily-backup".into()),
         attempt: Some(1),
         error: Some(why.into()),
+        consumer_groups: None,
+        groups_reset: Vec::new(),
+        pruned: None,
+        prune_held: None,
     });
     let plan = case.plan();
     let attempt = plan.status.restore.clone().unwrap();
