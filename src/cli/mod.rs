@@ -41,6 +41,14 @@ struct Cli {
         default_value = "text"
     )]
     log_format: LogFormat,
+    /// Where logs go: `stderr` or `stdout`.
+    #[arg(
+        long,
+        global = true,
+        env = "KAFKA_BACKUP_LOG_OUTPUT",
+        default_value = "stderr"
+    )]
+    log_output: LogOutput,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +57,12 @@ struct Cli {
 enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogOutput {
+    Stderr,
+    Stdout,
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,7 +88,7 @@ enum Command {
 /// Parses the command line, sets up logging and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    init_tracing(cli.log_format, cli.log_output);
     crate::crypto::install_default_provider();
     if matches!(
         cli.command,
@@ -91,14 +105,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, output: LogOutput) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let writer =
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(move || -> Box<dyn std::io::Write> {
+            match output {
+                LogOutput::Stderr => Box::new(std::io::stderr()),
+                LogOutput::Stdout => Box::new(std::io::stdout()),
+            }
+        });
     // Colours only on a terminal: `kubectl logs` of a Job shows no escape codes.
+    let terminal = match output {
+        LogOutput::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        LogOutput::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(terminal)
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

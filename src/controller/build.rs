@@ -294,6 +294,11 @@ pub fn restore_worker_config(
                 })
                 .collect(),
             consumer_groups: groups,
+            hold_as: Some(format!(
+                "{}/{}",
+                restore.metadata.namespace.clone().unwrap_or_default(),
+                kube::ResourceExt::name_any(restore)
+            )),
         }),
         metrics: metrics(spec.metrics.as_ref()),
     }

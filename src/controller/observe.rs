@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DynamicObject, ListParams};
 
-use crate::api::{ClusterSource, SecretKeyRef};
+use crate::api::{ClusterSource, KafkaAuthentication};
 use crate::controller::Context;
 use crate::controller::build::Connection;
 use crate::controller::calls::{list, timed};
@@ -38,31 +38,82 @@ pub(crate) async fn worker_summary(
         .next_back())
 }
 
-/// The Strimzi `Kafka` a resource names, read from the API; `None` for a cluster given by
-/// address, a missing `Kafka`, or no Strimzi CRD in the cluster at all.
-pub(crate) async fn strimzi_kafka(
+/// The Strimzi resources a resource names: its `Kafka` (in `strimziClusterRef.namespace`
+/// or its own) and the `KafkaUser` of its authentication. Each is `None` when not named,
+/// missing, or when Strimzi's CRDs are not installed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StrimziObjects {
+    pub kafka: Option<DynamicObject>,
+    pub user: Option<DynamicObject>,
+}
+
+async fn get_strimzi(
     ctx: &Context,
     namespace: &str,
-    source: Option<ClusterSource<'_>>,
+    resource: &kube::api::ApiResource,
+    name: &str,
 ) -> Result<Option<DynamicObject>> {
-    let Some(ClusterSource::Strimzi(reference)) = source else {
-        return Ok(None);
-    };
-    let name = &reference.name;
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), namespace, &strimzi::kafka_resource());
-    match timed(Call::of_kind("get", "Kafka", name), api.get_opt(name)).await {
-        Ok(kafka) => Ok(kafka),
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), namespace, resource);
+    match timed(
+        Call::of_kind("get", &resource.kind, name),
+        api.get_opt(name),
+    )
+    .await
+    {
+        Ok(object) => Ok(object),
         Err(e) if e.status_code() == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// How to reach the cluster, or why it cannot be reached yet. Pure.
-pub(crate) fn connection_of(
+/// Reads the Strimzi resources a resource names.
+pub(crate) async fn strimzi_objects(
+    ctx: &Context,
+    namespace: &str,
     source: Option<ClusterSource<'_>>,
-    kafka: Option<&DynamicObject>,
+    auth: Option<&KafkaAuthentication>,
+) -> Result<StrimziObjects> {
+    let kafka = match source {
+        Some(ClusterSource::Strimzi(reference)) => {
+            let kafka_namespace = reference.namespace.as_deref().unwrap_or(namespace);
+            get_strimzi(
+                ctx,
+                kafka_namespace,
+                &strimzi::kafka_resource(),
+                &reference.name,
+            )
+            .await?
+        }
+        _ => None,
+    };
+    let user = match auth.and_then(|a| a.kafka_user_ref.as_ref()) {
+        Some(user) => {
+            get_strimzi(ctx, namespace, &strimzi::kafka_user_resource(), &user.name).await?
+        }
+        None => None,
+    };
+    Ok(StrimziObjects { kafka, user })
+}
+
+/// How to reach the cluster, or why it cannot be reached yet: the address of the
+/// cluster or of its matching listener, the CA, and the credentials, a KafkaUser's
+/// resolved to its Secret. Pure.
+pub(crate) fn connection_of(
+    namespace: &str,
+    source: Option<ClusterSource<'_>>,
+    auth: Option<&KafkaAuthentication>,
+    objects: &StrimziObjects,
 ) -> Result<Connection, Blocker> {
+    let authentication = match auth {
+        Some(a) => match &a.kafka_user_ref {
+            Some(user) => Some(
+                strimzi::user_credentials(a, &user.name, namespace, objects.user.as_ref())
+                    .map_err(|e| Blocker::new(Waiting::UserNotReady, e.to_string()))?,
+            ),
+            None => Some(a.clone()),
+        },
+        None => None,
+    };
     match source {
         None => Err(Blocker::new(
             Waiting::InvalidSpec,
@@ -72,18 +123,24 @@ pub(crate) fn connection_of(
             bootstrap_servers: kafka.bootstrap_servers.clone(),
             tls: kafka.tls.is_some(),
             ca_secret: kafka.tls.as_ref().and_then(|t| t.ca_secret.clone()),
-            authentication: kafka.authentication.clone(),
+            authentication,
         }),
-        Some(ClusterSource::Strimzi(reference)) => strimzi::resolve(reference, kafka)
+        Some(ClusterSource::Strimzi(reference)) => {
+            let kafka_namespace = reference.namespace.as_deref().unwrap_or(namespace);
+            strimzi::resolve(
+                reference,
+                kafka_namespace,
+                objects.kafka.as_ref(),
+                auth.map(|a| a.kind),
+            )
             .map(|listener| Connection {
                 bootstrap_servers: listener.bootstrap_servers,
                 tls: listener.ca_secret.is_some(),
-                ca_secret: listener
-                    .ca_secret
-                    .map(|(name, key)| SecretKeyRef { name, key }),
-                authentication: None,
+                ca_secret: listener.ca_secret,
+                authentication,
             })
-            .map_err(|e| Blocker::new(Waiting::ClusterNotReady, e.to_string())),
+            .map_err(|e| Blocker::new(Waiting::ClusterNotReady, e.to_string()))
+        }
     }
 }
 
@@ -94,14 +151,16 @@ mod tests {
 
     #[test]
     fn the_cluster_is_reached_as_given_or_waited_for() {
-        let unset = connection_of(None, None).unwrap_err();
+        let none = StrimziObjects::default();
+        let unset = connection_of("kafka", None, None, &none).unwrap_err();
         assert_eq!(unset.why, Waiting::InvalidSpec);
 
         let direct = KafkaConnection {
             bootstrap_servers: "kafka:9092".into(),
             ..Default::default()
         };
-        let connection = connection_of(Some(ClusterSource::Direct(&direct)), None).unwrap();
+        let connection =
+            connection_of("kafka", Some(ClusterSource::Direct(&direct)), None, &none).unwrap();
         assert_eq!(connection.bootstrap_servers, "kafka:9092");
         assert!(!connection.tls);
 
@@ -110,7 +169,13 @@ mod tests {
             listener: None,
             ..Default::default()
         };
-        let missing = connection_of(Some(ClusterSource::Strimzi(&reference)), None).unwrap_err();
+        let missing = connection_of(
+            "kafka",
+            Some(ClusterSource::Strimzi(&reference)),
+            None,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(missing.why, Waiting::ClusterNotReady);
         assert!(
             missing.message.contains("my-cluster"),

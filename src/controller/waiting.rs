@@ -53,6 +53,8 @@ pub enum Waiting {
     BackupNotFound,
     /// The Strimzi Kafka cluster is missing or has no usable listener (yet).
     ClusterNotReady,
+    /// The Strimzi KafkaUser is missing, not ready, or of another authentication.
+    UserNotReady,
 }
 
 impl Waiting {
@@ -63,6 +65,7 @@ impl Waiting {
             Waiting::NameConflict => c::NAME_CONFLICT,
             Waiting::BackupNotFound => "BackupNotFound",
             Waiting::ClusterNotReady => "ClusterNotReady",
+            Waiting::UserNotReady => "KafkaUserNotReady",
         }
     }
 
@@ -76,9 +79,10 @@ impl Waiting {
     pub const fn requeue(self) -> Requeue {
         match self {
             Waiting::InvalidSpec => Requeue::OnChange,
-            Waiting::NameConflict | Waiting::BackupNotFound | Waiting::ClusterNotReady => {
-                Requeue::Waiting
-            }
+            Waiting::NameConflict
+            | Waiting::BackupNotFound
+            | Waiting::ClusterNotReady
+            | Waiting::UserNotReady => Requeue::Waiting,
         }
     }
 
@@ -89,6 +93,7 @@ impl Waiting {
             Waiting::NameConflict,
             Waiting::BackupNotFound,
             Waiting::ClusterNotReady,
+            Waiting::UserNotReady,
         ]
         .into_iter()
         .find(|w| w.reason() == reason)
@@ -127,6 +132,7 @@ mod tests {
             Waiting::NameConflict,
             Waiting::BackupNotFound,
             Waiting::ClusterNotReady,
+            Waiting::UserNotReady,
         ] {
             assert_eq!(Waiting::from_reason(why.reason()), Some(why));
             assert_eq!(why.event_type(), EventType::Warning);

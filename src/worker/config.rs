@@ -383,6 +383,10 @@ pub struct RestoreOptions {
     /// Consumer group offsets to set once the records are restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer_groups: Option<ConsumerGroupOptions>,
+    /// The restore's `namespace/name`: while it runs, its hold in the backup's storage
+    /// keeps retention from deleting what it reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_as: Option<String>,
 }
 
 fn yes() -> bool {
@@ -418,6 +422,7 @@ impl Default for RestoreOptions {
             partition_mapping: BTreeMap::new(),
             repartitioning: BTreeMap::new(),
             consumer_groups: None,
+            hold_as: None,
         }
     }
 }

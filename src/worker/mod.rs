@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod engine_config;
 pub mod fingerprint;
+pub mod groups;
 pub mod report;
+pub mod retention;
 pub mod run;
 pub mod storage_check;

@@ -60,6 +60,9 @@ pub struct RestoreReport {
     /// Tokens of the continuations of this restore after it completed, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub continued: Vec<String>,
+    /// Consumer groups whose offsets were committed in the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumer_groups: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -109,6 +112,7 @@ impl RestoreReport {
                 errors: Vec::new(),
                 settings: Some(settings.clone()),
                 continued: Vec::new(),
+                consumer_groups: Vec::new(),
             },
         }
     }
@@ -169,12 +173,21 @@ pub fn load_checkpoint(path: &Path) -> Option<RestoreCheckpoint> {
 /// Replaces `<dir>/report.json` atomically: a reader sees the old or the new report,
 /// never half of one, even across a crash.
 pub fn write_atomic(dir: &Path, report: &RestoreReport) -> std::io::Result<()> {
-    let path = dir.join(REPORT_FILE);
-    let tmp: PathBuf = dir.join(format!(".{REPORT_FILE}.tmp"));
+    write_file_atomic(
+        &dir.join(REPORT_FILE),
+        &serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?,
+    )
+}
+
+/// Replaces a file atomically: a temporary file beside it, synced, then renamed.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp"));
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    std::fs::rename(&tmp, path)?;
     if let Ok(dir) = std::fs::File::open(dir) {
         let _ = dir.sync_all();
     }

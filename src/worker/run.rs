@@ -8,9 +8,14 @@ use std::time::Duration;
 use kafka_backup_core::RestoreEngine;
 use kafka_backup_core::backup::BackupEngine;
 
-use super::config::WorkerConfig;
+use std::collections::BTreeMap;
+
+use kafka_backup_core::restore::offset_reset::RestoreTopicMapping;
+
+use super::config::{ConsumerGroupOptions, WorkerConfig};
 use super::engine_config::{self, CHECKPOINT_FILE, ConfigError};
 use super::fingerprint::{self, Settings};
+use super::groups::{self, OffsetRanges};
 use super::report::{self, RestoreReport, Status, Summary};
 use crate::api::Outcome;
 
@@ -51,6 +56,14 @@ pub enum WorkerError {
         dir: PathBuf,
     },
     #[error(
+        "restore.existingTopicPolicy is fail and these target topics already exist: {}. Nothing was written. Delete them, restore under other names (spec.topicMapping), or use append or overwrite",
+        .0.join(", ")
+    )]
+    TopicsExist(Vec<String>),
+    #[error("consumer group offsets: {0}")]
+    Groups(String),
+
+    #[error(
         "nothing to continue: {0} holds no report of a restore, so what the target has \
          already received is unknown. Continue with the report of the completed restore \
          (its report PVC); to restore everything again, start a new restore without a \
@@ -65,7 +78,9 @@ impl WorkerError {
     pub fn exit_code(&self) -> u8 {
         match self {
             WorkerError::Interrupted => 3,
-            WorkerError::SettingsChanged { .. } | WorkerError::NothingToContinue(_) => 2,
+            WorkerError::SettingsChanged { .. }
+            | WorkerError::NothingToContinue(_)
+            | WorkerError::TopicsExist(_) => 2,
             _ => 1,
         }
     }
@@ -81,6 +96,7 @@ fn env(name: &str) -> Option<String> {
 
 /// Runs one backup to the end of the offsets current when it started.
 pub async fn backup(config: &WorkerConfig) -> Result<Summary, WorkerError> {
+    let started_ms = jiff::Timestamp::now().as_millisecond();
     let store = engine_config::storage(&config.storage, &env)?;
     super::storage_check::check(&config.storage, &store, &config.backup_id).await?;
     let resolved;
@@ -115,6 +131,43 @@ pub async fn backup(config: &WorkerConfig) -> Result<Summary, WorkerError> {
     if interrupted {
         return Err(WorkerError::Interrupted);
     }
+    let options = config.backup.clone().unwrap_or_default();
+    let consumer_groups = if options.consumer_group_snapshot {
+        let backend = kafka_backup_core::storage::create_backend(&store).map_err(fail)?;
+        super::groups::filter_snapshot(
+            backend.as_ref(),
+            &config.backup_id,
+            &options.consumer_groups_include,
+            &options.consumer_groups_exclude,
+        )
+        .await
+        .map_err(WorkerError::Groups)?
+    } else {
+        None
+    };
+    let retention = match &options.retention {
+        Some(retention) => {
+            let backend = kafka_backup_core::storage::create_backend(&store).map_err(fail)?;
+            super::retention::apply(
+                backend.as_ref(),
+                &config.backup_id,
+                retention,
+                started_ms,
+                jiff::Timestamp::now().as_millisecond(),
+            )
+            .await
+            // The backup itself succeeded; a retention that failed is reported and
+            // tried again at the end of the next run.
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "retention failed; nothing was deleted");
+                super::retention::Outcome {
+                    pruned: None,
+                    held: Some(format!("retention failed: {error}")),
+                }
+            })
+        }
+        None => super::retention::Outcome::default(),
+    };
     // The figures are the run's; the topic count is the backup's, which a run adds to.
     let topics = match read_manifest(config).await {
         Ok(manifest) => Some(manifest.topics.len() as u64),
@@ -137,10 +190,10 @@ pub async fn backup(config: &WorkerConfig) -> Result<Summary, WorkerError> {
         backup_id: Some(config.backup_id.clone()),
         attempt: None,
         error: None,
-        consumer_groups: None,
+        consumer_groups,
         groups_reset: Vec::new(),
-        pruned: None,
-        prune_held: None,
+        pruned: retention.pruned,
+        prune_held: retention.held,
     })
 }
 
@@ -281,6 +334,13 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
              without checking them, and recording these"
         );
     }
+    let first = !previous.as_ref().is_some_and(|p| p.made_progress(resuming));
+    if options.fail_on_existing_topics && first && !options.dry_run {
+        let existing = existing_targets(config, &core).await?;
+        if !existing.is_empty() {
+            return Err(WorkerError::TopicsExist(existing));
+        }
+    }
     let mut current = RestoreReport::next_attempt(
         previous.as_ref(),
         &config.backup_id,
@@ -311,10 +371,35 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
         "restore of backup '{}' into {}",
         config.backup_id, config.kafka.bootstrap_servers
     );
-    let engine = RestoreEngine::new(core).map_err(|source| WorkerError::Engine {
+    let engine = RestoreEngine::new(core.clone()).map_err(|source| WorkerError::Engine {
         what: what.clone(),
         source,
     })?;
+    // While this attempt reads the backup, its hold keeps retention from deleting.
+    let holder = match options.hold_as.clone().filter(|_| !options.dry_run) {
+        Some(who) => {
+            let backend = kafka_backup_core::storage::create_backend(&store).map_err(|source| {
+                WorkerError::Engine {
+                    what: what.clone(),
+                    source,
+                }
+            })?;
+            let backup_id = config.backup_id.clone();
+            Some(tokio::spawn(async move {
+                let mut beat = tokio::time::interval(super::retention::HEARTBEAT);
+                loop {
+                    beat.tick().await;
+                    let now = jiff::Timestamp::now().as_millisecond();
+                    if let Err(error) =
+                        super::retention::hold(backend.as_ref(), &backup_id, &who, now).await
+                    {
+                        tracing::warn!(%error, "could not write the restore's hold on the backup");
+                    }
+                }
+            }))
+        }
+        None => None,
+    };
     let shutdown = engine.shutdown_handle();
     let stopped = tokio::spawn(async move {
         crate::shutdown::requested().await;
@@ -350,19 +435,45 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
     if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
         current.absorb(&checkpoint, &now());
     }
+    // The offsets this attempt wrote, kept with those of earlier attempts: consumer
+    // group offsets are translated through them once every record is written.
+    if options.consumer_groups.is_some()
+        && let Ok(Some(final_report)) = &outcome
+    {
+        let mut ranges = OffsetRanges::load(&dir).map_err(io)?;
+        ranges.absorb(&final_report.offset_mapping);
+        ranges.save(&dir).map_err(io)?;
+    }
     let result = match outcome {
         Ok(final_report) => {
             if let Some(final_report) = &final_report {
                 current.records = current.records.max(final_report.records_restored);
                 current.bytes = current.bytes.max(final_report.bytes_restored);
             }
+            let groups = match (&options.consumer_groups, interrupted) {
+                // A continuation adds records after those the groups went on to consume
+                // in the target; their offsets are theirs by now.
+                (Some(groups), false) if !options.dry_run && continuing.is_none() => {
+                    Some(set_group_offsets(config, &core, &store, &current, &dir, groups).await)
+                }
+                _ => None,
+            };
             if interrupted {
                 current.status = Status::Running;
                 current
                     .errors
                     .push(format!("attempt {} stopped by a signal", current.attempt));
                 Err(WorkerError::Interrupted)
+            } else if let Some(Err(error)) = groups {
+                current.status = Status::Failed;
+                current
+                    .errors
+                    .push(format!("attempt {}: {error}", current.attempt));
+                Err(error)
             } else {
+                if let Some(Ok(set)) = groups {
+                    current.consumer_groups = set;
+                }
                 current.status = Status::Completed;
                 Ok(())
             }
@@ -378,6 +489,19 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
             })
         }
     };
+    if let Some(holder) = holder {
+        holder.abort();
+        // A restore that may still be resumed keeps its hold; the operator holds the
+        // backup for it too while the KafkaRestore has not completed.
+        if current.status == Status::Completed
+            && let Some(who) = &options.hold_as
+            && let Ok(backend) = kafka_backup_core::storage::create_backend(&store)
+            && let Err(error) =
+                super::retention::release(backend.as_ref(), &config.backup_id, who).await
+        {
+            tracing::warn!(%error, "could not remove the restore's hold on the backup");
+        }
+    }
     current.updated_at = now();
     report::write_atomic(&dir, &current).map_err(io)?;
     result?;
@@ -388,6 +512,99 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
         "restore completed"
     );
     Ok(summary_of(&current, Outcome::Succeeded, None))
+}
+
+/// The target topics of a restore that exist in the target cluster already.
+async fn existing_targets(
+    config: &WorkerConfig,
+    core: &kafka_backup_core::Config,
+) -> Result<Vec<String>, WorkerError> {
+    let manifest = read_manifest(config).await?;
+    let names: Vec<String> = manifest.topics.iter().map(|t| t.name.clone()).collect();
+    let selected = engine_config::select_topics(&config.topics, &names)?;
+    let mapping = config
+        .restore
+        .as_ref()
+        .map(|r| r.topic_mapping.clone())
+        .unwrap_or_default();
+    let targets: Vec<String> = selected
+        .iter()
+        .map(|t| mapping.get(t).cloned().unwrap_or_else(|| t.clone()))
+        .collect();
+    let target = core.target.clone().ok_or(ConfigError::NotARestore)?;
+    let what = format!("listing the topics of {}", config.kafka.bootstrap_servers);
+    let fail = |source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    };
+    let client = kafka_backup_core::kafka::KafkaClient::new(target);
+    client.connect().await.map_err(fail)?;
+    let present: Vec<String> = client
+        .fetch_metadata(None)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    Ok(targets
+        .into_iter()
+        .filter(|t| present.contains(t))
+        .collect())
+}
+
+/// Sets the consumer group offsets a restore asks for, once all its records are
+/// written; records them in `offsets.json` and returns the groups set.
+async fn set_group_offsets(
+    config: &WorkerConfig,
+    core: &kafka_backup_core::Config,
+    store: &kafka_backup_core::storage::StorageBackendConfig,
+    report: &RestoreReport,
+    dir: &Path,
+    options: &ConsumerGroupOptions,
+) -> Result<Vec<String>, WorkerError> {
+    let fail = |why: String| WorkerError::Groups(why);
+    let backend =
+        kafka_backup_core::storage::create_backend(store).map_err(|e| fail(e.to_string()))?;
+    let snapshot = groups::read_snapshot(backend.as_ref(), &config.backup_id)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| {
+            fail(format!(
+                "backup '{}' has no consumer group snapshot: back it up with backup.consumerGroupSnapshot: true, or leave consumerGroups out",
+                config.backup_id
+            ))
+        })?;
+    let restore = core.restore.clone().unwrap_or_default();
+    let mapping = RestoreTopicMapping::from_restore_options(&restore);
+    let ranges = OffsetRanges::load(dir).map_err(|e| fail(e.to_string()))?;
+    let restored: BTreeMap<String, u64> = report
+        .partitions
+        .iter()
+        .map(|(key, progress)| (key.clone(), progress.records))
+        .collect();
+    let mut planned = groups::plan_offsets(&snapshot, options, &mapping, &ranges, &restored);
+    for skipped in &planned.skipped {
+        tracing::warn!("{skipped}");
+    }
+    if !options.report_only && !planned.groups.is_empty() {
+        let target = core
+            .target
+            .as_ref()
+            .ok_or_else(|| fail("no target".into()))?;
+        groups::commit(target, &planned).await.map_err(fail)?;
+        planned.committed = true;
+    }
+    let json = serde_json::to_vec_pretty(&planned).map_err(|e| fail(e.to_string()))?;
+    report::write_file_atomic(&dir.join(groups::OFFSETS_FILE), &json)
+        .map_err(|e| fail(e.to_string()))?;
+    let set: Vec<String> = planned.groups.keys().cloned().collect();
+    tracing::info!(
+        groups = ?set,
+        committed = planned.committed,
+        skipped = planned.skipped.len(),
+        "consumer group offsets translated"
+    );
+    Ok(if planned.committed { set } else { Vec::new() })
 }
 
 /// The summary of a restore from its report.
@@ -406,7 +623,7 @@ pub fn summary_of(report: &RestoreReport, outcome: Outcome, error: Option<String
         attempt: Some(report.attempt),
         error,
         consumer_groups: None,
-        groups_reset: Vec::new(),
+        groups_reset: report.consumer_groups.iter().take(50).cloned().collect(),
         pruned: None,
         prune_held: None,
     }

@@ -15,7 +15,7 @@ use crate::controller::backup::plan::{self, BackupObservation};
 use crate::controller::calls::{get_opt, list};
 use crate::controller::error::Result;
 use crate::controller::names;
-use crate::controller::observe::{connection_of, now, strimzi_kafka, worker_summary};
+use crate::controller::observe::{connection_of, now, strimzi_objects, worker_summary};
 use crate::controller::waiting::{Blocker, Waiting};
 use crate::policy;
 
@@ -50,8 +50,9 @@ pub(crate) async fn observe<'a>(
     let name = backup.name_any();
     let review = policy::validate_backup(backup);
     let connection = if review.is_allowed() {
-        let kafka = strimzi_kafka(ctx, &namespace, backup.spec.cluster()).await?;
-        connection_of(backup.spec.cluster(), kafka.as_ref())
+        let auth = backup.spec.effective_authentication();
+        let strimzi = strimzi_objects(ctx, &namespace, backup.spec.cluster(), auth).await?;
+        connection_of(&namespace, backup.spec.cluster(), auth, &strimzi)
     } else {
         Err(Blocker::new(Waiting::InvalidSpec, review.denial_message()))
     };

@@ -14,7 +14,7 @@ use crate::controller::Context;
 use crate::controller::calls::{get_opt, list};
 use crate::controller::error::Result;
 use crate::controller::names;
-use crate::controller::observe::{connection_of, now, strimzi_kafka, worker_summary};
+use crate::controller::observe::{connection_of, now, strimzi_objects, worker_summary};
 use crate::controller::waiting::{Blocker, Waiting};
 
 use super::plan::{self, RestoreObservation};
@@ -77,7 +77,8 @@ pub(crate) async fn observe<'a>(
     let backups: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
     let backup_name = &restore.spec.backup_ref.name;
     let backup = get_opt(&backups, backup_name).await?;
-    let kafka = strimzi_kafka(ctx, &namespace, restore.spec.cluster()).await?;
+    let auth = restore.spec.effective_authentication();
+    let strimzi = strimzi_objects(ctx, &namespace, restore.spec.cluster(), auth).await?;
     let summary = match plan::finished_job_without_figures(restore, &jobs) {
         Some(job) => worker_summary(ctx, &namespace, &job.name_any()).await?,
         None => None,
@@ -88,7 +89,7 @@ pub(crate) async fn observe<'a>(
         pvcs,
         active_pods: 0,
         backup_storage: backup_storage(backup, &namespace, backup_name),
-        connection: connection_of(restore.spec.cluster(), kafka.as_ref()),
+        connection: connection_of(&namespace, restore.spec.cluster(), auth, &strimzi),
         defaults: &ctx.defaults,
         now: now(),
         summary,

@@ -204,9 +204,17 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         if let Some(summary) = &observed.summary {
             attempt_status.records = i64::try_from(summary.records).ok();
             attempt_status.bytes = i64::try_from(summary.bytes).ok();
+            attempt_status.consumer_groups = summary.groups_reset.clone();
         }
+        let groups = match attempt_status.consumer_groups.len() {
+            0 => String::new(),
+            n => format!(
+                "; offsets of {n} consumer group{} set",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
         let message = format!(
-            "restore completed by Job '{}'; it will not run again",
+            "restore completed by Job '{}'{groups}; it will not run again",
             attempt_status.job_name
         );
         wants = vec![
