@@ -298,15 +298,29 @@ fn check_typed<K>(
 /// Fields the CRD's schema does not know: the API server drops them (or, with strict
 /// field validation, refuses the object), so they are usually misspellings.
 fn unknown_fields<K: CustomResourceExt>(object: &Value) -> Vec<String> {
-    let crd = K::crd();
-    let Some(schema) = crd
-        .spec
-        .versions
-        .first()
-        .and_then(|v| v.schema.as_ref())
-        .and_then(|s| s.open_api_v3_schema.as_ref())
-        .and_then(|s| serde_json::to_value(s).ok())
-    else {
+    // Generating a CRD's schema is the slow part of a check: once per kind.
+    static SCHEMAS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Value>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let kind = K::crd_name();
+    let cached = SCHEMAS.lock().ok().and_then(|s| s.get(kind).cloned());
+    let schema = match cached {
+        Some(schema) => Some(schema),
+        None => {
+            let schema = K::crd()
+                .spec
+                .versions
+                .first()
+                .and_then(|v| v.schema.as_ref())
+                .and_then(|s| s.open_api_v3_schema.as_ref())
+                .and_then(|s| serde_json::to_value(s).ok());
+            if let (Some(schema), Ok(mut cache)) = (&schema, SCHEMAS.lock()) {
+                cache.insert(kind.to_string(), schema.clone());
+            }
+            schema
+        }
+    };
+    let Some(schema) = schema else {
         return Vec::new();
     };
     let mut found = Vec::new();

@@ -6,27 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::{Value, json};
-use support::{Settings, TestServer, example, review, write_certs};
-
-/// The patch of a mutate answer, decoded; empty when the answer has none. The API
-/// server reads a byte field as base64 text or as an array of byte values.
-fn patch_of(answer: &Value) -> json_patch::Patch {
-    let bytes: Vec<u8> = match &answer["response"]["patch"] {
-        Value::Null => return json_patch::Patch(vec![]),
-        Value::String(encoded) => base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .expect("base64 patch"),
-        Value::Array(values) => values
-            .iter()
-            .map(|v| v.as_u64().expect("a byte") as u8)
-            .collect(),
-        other => panic!("patch is neither base64 nor bytes: {other}"),
-    };
-    assert_eq!(answer["response"]["patchType"], "JSONPatch");
-    serde_json::from_slice(&bytes).expect("JSON patch")
-}
+use support::{Settings, TestServer, example, patch_of, review, write_certs};
 
 fn allowed(answer: &Value) -> bool {
     answer["response"]["allowed"]

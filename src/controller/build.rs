@@ -593,3 +593,5 @@ pub fn backup_cronjob(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wiring_tests;

@@ -579,8 +579,13 @@ async fn set_group_offsets(
     let ranges = OffsetRanges::load(dir).map_err(|e| fail(e.to_string()))?;
     let restored: BTreeMap<String, u64> = report
         .partitions
-        .iter()
-        .map(|(key, progress)| (key.clone(), progress.records))
+        .values()
+        .map(|p| {
+            (
+                format!("{}/{}", p.source_topic, p.source_partition),
+                p.records,
+            )
+        })
         .collect();
     let mut planned = groups::plan_offsets(&snapshot, options, &mapping, &ranges, &restored);
     for skipped in &planned.skipped {

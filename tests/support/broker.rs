@@ -508,3 +508,166 @@ pub fn watermarks(broker: &Broker, topic: &str, partitions: i32) -> Vec<(i64, i6
         })
         .collect()
 }
+
+/// The records of one partition with their offsets, as a `read_committed` consumer sees
+/// them (waits for `expected` records and two quiet seconds, at most a minute).
+pub fn consume_partition_offsets(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    expected: usize,
+) -> Vec<(i64, Record)> {
+    let consumer: BaseConsumer = broker
+        .client()
+        .set(
+            "group.id",
+            format!("offsets-{topic}-{}", std::process::id()),
+        )
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let mut records = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                quiet_since = Instant::now();
+                records.push((
+                    m.offset(),
+                    Record {
+                        partition: m.partition(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                        headers: vec![],
+                        timestamp: m.timestamp().to_millis(),
+                    },
+                ));
+            }
+            Some(Err(e)) => panic!("consume {topic}: {e}"),
+            None if records.len() >= expected && quiet_since.elapsed() > Duration::from_secs(2) => {
+                break;
+            }
+            None => {}
+        }
+    }
+    records
+}
+
+/// Commits `offsets` (partition, next offset to read) for a consumer group, as a
+/// consumer of the group would.
+pub fn commit_group(broker: &Broker, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    let consumer: BaseConsumer = broker
+        .client()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for (partition, offset) in offsets {
+        list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+            .unwrap();
+    }
+    consumer
+        .commit(&list, rdkafka::consumer::CommitMode::Sync)
+        .expect("commit");
+}
+
+/// The offsets a consumer group has committed on a topic's partitions (`None` for none).
+pub fn committed(broker: &Broker, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+    let consumer: BaseConsumer = broker
+        .client()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(30))
+        .expect("committed offsets");
+    (0..partitions)
+        .map(
+            |p| match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// The first record a consumer of `group` reads on a partition: where it resumes.
+pub fn first_record_of_group(
+    broker: &Broker,
+    group: &str,
+    topic: &str,
+    partition: i32,
+) -> Option<Record> {
+    let consumer: BaseConsumer = broker
+        .client()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Stored)
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                return Some(Record {
+                    partition: m.partition(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    headers: vec![],
+                    timestamp: m.timestamp().to_millis(),
+                });
+            }
+            Some(Err(e)) => panic!("consume {topic}: {e}"),
+            None => {}
+        }
+    }
+    None
+}
+
+/// Partition count and configuration overrides of a topic, as the broker describes them.
+pub fn describe_topic(
+    broker: &Broker,
+    topic: &str,
+) -> (usize, std::collections::BTreeMap<String, String>) {
+    use rdkafka::admin::{ConfigSource, ResourceSpecifier};
+    let consumer: BaseConsumer = broker.client().create().unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map_or(0, |t| t.partitions().len());
+    let admin: AdminClient<DefaultClientContext> = broker.client().create().unwrap();
+    let described = runtime()
+        .block_on(admin.describe_configs(&[ResourceSpecifier::Topic(topic)], &AdminOptions::new()))
+        .expect("describe configs");
+    let mut configs = std::collections::BTreeMap::new();
+    for resource in described.into_iter().flatten() {
+        for entry in resource.entries {
+            if matches!(entry.source, ConfigSource::DynamicTopic) {
+                configs.insert(entry.name.clone(), entry.value.clone().unwrap_or_default());
+            }
+        }
+    }
+    (partitions, configs)
+}

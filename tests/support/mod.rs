@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use admission_server::{Metrics, Server, ServerOptions};
+use base64::Engine;
 use kafka_backup_operator::admission::KafkaBackupPolicy;
 use kafka_backup_operator::certs;
 use prometheus_client::registry::Registry;
@@ -175,6 +176,24 @@ pub fn review(
             "options": null
         }
     })
+}
+
+/// The patch of a mutate answer, decoded; empty when the answer has none. The API
+/// server reads a byte field as base64 text or as an array of byte values.
+pub fn patch_of(answer: &Value) -> json_patch::Patch {
+    let bytes: Vec<u8> = match &answer["response"]["patch"] {
+        Value::Null => return json_patch::Patch(vec![]),
+        Value::String(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64 patch"),
+        Value::Array(values) => values
+            .iter()
+            .map(|v| v.as_u64().expect("a byte") as u8)
+            .collect(),
+        other => panic!("patch is neither base64 nor bytes: {other}"),
+    };
+    assert_eq!(answer["response"]["patchType"], "JSONPatch");
+    serde_json::from_slice(&bytes).expect("JSON patch")
 }
 
 /// Reads a manifest under `manifests/examples/` as JSON.
