@@ -58,7 +58,7 @@ cluster-certs:
 	done
 
 e2e:
-	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e -- --ignored --test-threads=2
+	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e --test e2e_pods -- --ignored --test-threads=2
 
 bench:
 	$(CARGO) bench --bench policy --bench planner

@@ -108,7 +108,8 @@ fn fetch_kafka() -> Result<PathBuf, String> {
 /// An Apache Kafka broker on free loopback ports, stopped (by its PID, through its
 /// watchdog) when dropped or when the test process ends.
 pub struct Broker {
-    watchdog: Child,
+    /// The watchdog of a broker the tests started; none for one given by address.
+    watchdog: Option<Child>,
     lifeline: Option<ChildStdin>,
     /// `127.0.0.1:PORT` of its PLAINTEXT listener.
     pub address: String,
@@ -199,13 +200,24 @@ impl Broker {
             .expect("sh starts");
         let lifeline = watchdog.stdin.take();
         let broker = Broker {
-            watchdog,
+            watchdog: Some(watchdog),
             lifeline,
             address: format!("127.0.0.1:{port}"),
             dir,
         };
         broker.wait_until_ready();
         Some(broker)
+    }
+
+    /// A broker someone else runs, at `address` (for the end-to-end suite, whose pods
+    /// must reach it too).
+    pub fn external(address: &str) -> Self {
+        Broker {
+            watchdog: None,
+            lifeline: None,
+            address: address.to_string(),
+            dir: PathBuf::new(),
+        }
     }
 
     /// Until the broker answers metadata and an idempotent producer has written (the
@@ -299,8 +311,11 @@ impl Drop for Broker {
     fn drop(&mut self) {
         // Closing the lifeline makes the watchdog stop the broker it started.
         drop(self.lifeline.take());
+        let Some(watchdog) = self.watchdog.as_mut() else {
+            return;
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.watchdog.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        while watchdog.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
     }

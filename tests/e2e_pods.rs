@@ -1,0 +1,643 @@
+//! The whole job on a real node: backups and restores run in pods of the operator's own
+//! image against a Kafka broker and an S3 server the pods reach, admitted under the Pod
+//! Security Standard `restricted`, and their records are checked with an independent
+//! client (rdkafka) from the test.
+//!
+//! Besides what `make e2e` needs (`KAFKA_BACKUP_E2E=1`, `KUBECONFIG`), these tests need a
+//! schedulable node that holds the image `KAFKA_BACKUP_E2E_IMAGE`, a Kafka broker at
+//! `KAFKA_BACKUP_E2E_KAFKA` and an S3 endpoint at `KAFKA_BACKUP_E2E_S3` (any keys, such as
+//! moto's), both reachable from the pods and from the test, and a default StorageClass
+//! whose volumes the worker (uid 65532, fsGroup) can write. Without them they say so and
+//! return.
+
+#[path = "support/broker.rs"]
+mod broker;
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use std::time::Duration;
+
+use broker::{Broker, Record, consume, produce, sample_records, sorted};
+use cluster::{TestNamespace, cluster, kubectl};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod, Secret};
+use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// How long a whole run may take on a small node.
+const RUN: Duration = Duration::from_secs(240);
+
+/// What the tests need besides the cluster, or `None` with a note.
+struct Parts {
+    kafka: String,
+    s3: String,
+}
+
+async fn parts(client: &kube::Client) -> Option<Parts> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(_image), Some(kafka), Some(s3)) = (
+        var("KAFKA_BACKUP_E2E_IMAGE"),
+        var("KAFKA_BACKUP_E2E_KAFKA"),
+        var("KAFKA_BACKUP_E2E_S3"),
+    ) else {
+        eprintln!(
+            "skipped: set KAFKA_BACKUP_E2E_IMAGE, KAFKA_BACKUP_E2E_KAFKA and KAFKA_BACKUP_E2E_S3 to run pods on a node"
+        );
+        return None;
+    };
+    let nodes: Api<Node> = Api::all(client.clone());
+    let schedulable = nodes
+        .list(&ListParams::default())
+        .await
+        .ok()?
+        .items
+        .into_iter()
+        .any(|node| {
+            let spec = node.spec.unwrap_or_default();
+            let ready = node
+                .status
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            ready
+                && spec.unschedulable != Some(true)
+                && spec
+                    .taints
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|t| t.effect != "NoSchedule" && t.effect != "NoExecute")
+        });
+    if !schedulable {
+        eprintln!("skipped: the cluster has no schedulable node");
+        return None;
+    }
+    Some(Parts { kafka, s3 })
+}
+
+/// The cluster, its parts, a namespace whose pods run on nodes under `restricted`, with
+/// a bucket and the Secret of its keys; and the broker.
+async fn setup(test: &str) -> Option<(TestNamespace, Parts, Broker, String)> {
+    let client = cluster().await?;
+    let parts = parts(&client).await?;
+    // The controller in the test process makes Jobs of `KAFKA_BACKUP_E2E_IMAGE`.
+    let ns = TestNamespace::on_nodes(&client, test).await;
+    let bucket = format!("e2e-{test}-{}", std::process::id()).replace('_', "-");
+    let created = reqwest::Client::new()
+        .put(format!("{}/{bucket}", parts.s3))
+        .send()
+        .await
+        .expect("the S3 endpoint answers");
+    assert!(
+        created.status().is_success(),
+        "create bucket {bucket}: {}",
+        created.status()
+    );
+    let secrets: Api<Secret> = ns.api();
+    secrets
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "s3-keys"},
+                "stringData": {"AWS_ACCESS_KEY_ID": "e2e", "AWS_SECRET_ACCESS_KEY": "e2e-secret"}
+            }))
+            .unwrap(),
+        )
+        .await
+        .expect("the Secret of the S3 keys");
+    let broker = Broker::external(&parts.kafka);
+    Some((ns, parts, broker, bucket))
+}
+
+fn storage(parts: &Parts, bucket: &str) -> Value {
+    json!({"type": "s3", "s3": {"bucket": bucket, "prefix": "kafka", "region": "us-east-1",
+        "endpoint": parts.s3, "pathStyle": true, "credentialsSecret": {"name": "s3-keys"}}})
+}
+
+async fn backup(ns: &TestNamespace, parts: &Parts, bucket: &str, topic: &str, extra: Value) {
+    let mut spec = json!({
+        "kafka": {"bootstrapServers": parts.kafka},
+        "storage": storage(parts, bucket),
+        "topics": {"include": [topic]},
+        "backoffLimit": 0
+    });
+    merge(&mut spec, extra);
+    ns.apply::<KafkaBackup>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaBackup",
+        "metadata": {"name": "nightly"}, "spec": spec
+    }))
+    .await;
+}
+
+async fn restore(ns: &TestNamespace, parts: &Parts, name: &str, extra: Value) {
+    let mut spec = json!({
+        "kafka": {"bootstrapServers": parts.kafka},
+        "backupRef": {"name": "nightly"},
+        "report": {"size": "64Mi"}
+    });
+    merge(&mut spec, extra);
+    ns.apply::<KafkaRestore>(json!({
+        "apiVersion": "kafkabackup.com/v1alpha1", "kind": "KafkaRestore",
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .await;
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// Polls for at most `RUN`.
+async fn within<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + RUN;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn reason(ns: &TestNamespace, kind: &str, name: &str) -> Option<String> {
+    let status = match kind {
+        "KafkaRestore" => {
+            serde_json::to_value(ns.api::<KafkaRestore>().get(name).await.ok()?.status).ok()?
+        }
+        _ => serde_json::to_value(ns.api::<KafkaBackup>().get(name).await.ok()?.status).ok()?,
+    };
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?["reason"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Waits for a restore's Ready reason, failing at once on another final one.
+async fn restore_reaches(ns: &TestNamespace, name: &str, wanted: &str) {
+    within(&format!("{name} {wanted}"), || async {
+        let now = reason(ns, "KafkaRestore", name).await;
+        if now.as_deref() != Some(wanted)
+            && ["RestoreCompleted", "RestoreFailed"].contains(&now.as_deref().unwrap_or(""))
+        {
+            let restore = ns.api::<KafkaRestore>().get(name).await.ok();
+            panic!(
+                "{name} is {now:?}, not {wanted}: {:?}",
+                restore.and_then(|r| r.status)
+            );
+        }
+        (now.as_deref() == Some(wanted)).then_some(())
+    })
+    .await;
+}
+
+async fn pods_of(ns: &TestNamespace, selector: &str) -> Vec<Pod> {
+    ns.api::<Pod>()
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+fn topic_of(ns: &TestNamespace, name: &str) -> String {
+    format!("{}-{name}", ns.name)
+}
+
+/// A topic of `count` records on two partitions; the records as the broker returns them.
+fn source_topic(broker: &Broker, topic: &str, count: usize) -> Vec<Record> {
+    broker.create_topic(topic, 2);
+    let records = sample_records(count, 2);
+    produce(broker, topic, &records);
+    consume(broker, topic, 2, count)
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn a_backup_and_a_cronjob_run_write_to_s3_and_report_their_figures() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-backup").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "orders");
+    let source = source_topic(&broker, &topic, 3_000);
+    backup(&ns, &parts, &bucket, &topic, json!({})).await;
+    let run = within("the one-shot backup's figures", || async {
+        let status = ns.api::<KafkaBackup>().get("nightly").await.ok()?.status?;
+        status.last_backup
+    })
+    .await;
+    assert_eq!(run.records, Some(source.len() as i64), "{run:?}");
+    assert_eq!(run.topics, Some(1));
+    assert_eq!(
+        reason(&ns, "KafkaBackup", "nightly").await.as_deref(),
+        Some("BackupCompleted")
+    );
+    let pods = pods_of(&ns, "kafkabackup.com/backup=nightly").await;
+    assert!(!pods.is_empty(), "the pod ran, admitted under restricted");
+
+    // A schedule: its CronJob's Job, started as `kubectl create job --from` does.
+    let schedule = json!({"spec": {"schedule": {"cron": "0 3 * * *"}}});
+    ns.api::<KafkaBackup>()
+        .patch("nightly", &PatchParams::default(), &Patch::Merge(&schedule))
+        .await
+        .unwrap();
+    let cronjob = within("the CronJob", || async {
+        ns.api::<CronJob>().get_opt("nightly-backup").await.ok()?
+    })
+    .await;
+    produce(&broker, &topic, &sample_records(3_500, 2).split_off(3_000));
+    kubectl(
+        &[
+            "-n",
+            &ns.name,
+            "create",
+            "job",
+            "--from",
+            &format!("cronjob/{}", cronjob.name_any()),
+            "nightly-manual",
+        ],
+        None,
+    );
+    let scheduled = within("the CronJob run's figures", || async {
+        let status = ns.api::<KafkaBackup>().get("nightly").await.ok()?.status?;
+        status
+            .backup_history
+            .into_iter()
+            .find(|r| r.job_name == "nightly-manual" && r.records.is_some())
+    })
+    .await;
+    assert_eq!(
+        scheduled.records,
+        Some(500),
+        "the second run adds what was produced since"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn a_restore_into_mapped_topics_equals_the_source() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-restore").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "payments");
+    let source = source_topic(&broker, &topic, 2_000);
+    backup(&ns, &parts, &bucket, &topic, json!({})).await;
+    within("the backup", || async {
+        ns.api::<KafkaBackup>()
+            .get("nightly")
+            .await
+            .ok()?
+            .status?
+            .last_backup
+    })
+    .await;
+    let target = format!("{topic}-restored");
+    restore(
+        &ns,
+        &parts,
+        "payments",
+        json!({"topicMapping": [{"sourceTopic": topic, "targetTopic": target}]}),
+    )
+    .await;
+    restore_reaches(&ns, "payments", "RestoreCompleted").await;
+    let restored = consume(&broker, &target, 2, source.len());
+    assert_eq!(
+        restored, source,
+        "record for record: keys, values, headers, timestamps"
+    );
+    let status = ns
+        .api::<KafkaRestore>()
+        .get("payments")
+        .await
+        .unwrap()
+        .status
+        .unwrap();
+    assert_eq!(status.restore.unwrap().records, Some(source.len() as i64));
+    assert_eq!(
+        jobs(&ns, "kafkabackup.com/restore=payments").await.len(),
+        1,
+        "one Job"
+    );
+}
+
+async fn jobs(ns: &TestNamespace, selector: &str) -> Vec<Job> {
+    ns.api::<Job>()
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+/// The restore's pod deleted mid-way (SIGTERM): the attempt fails and is not retried;
+/// deleting its Job starts the next attempt, which finishes exactly.
+#[tokio::test]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn a_restore_whose_pod_is_deleted_resumes_exactly_when_its_job_is_deleted() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-resume").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "ledger");
+    let source = source_topic(&broker, &topic, 20_000);
+    backup(&ns, &parts, &bucket, &topic, json!({})).await;
+    within("the backup", || async {
+        ns.api::<KafkaBackup>()
+            .get("nightly")
+            .await
+            .ok()?
+            .status?
+            .last_backup
+    })
+    .await;
+    let target = format!("{topic}-restored");
+    restore(
+        &ns,
+        &parts,
+        "ledger",
+        json!({
+            "topicMapping": [{"sourceTopic": topic, "targetTopic": target}],
+            "restore": {"rateLimitRecordsPerSec": 1000, "produceBatchSize": 100,
+                        "produceTimeoutMs": 2000}
+        }),
+    )
+    .await;
+    within("a third of the records in the target", || async {
+        let written = consume(&broker, &target, 2, 0).len();
+        (written >= 6_000).then_some(())
+    })
+    .await;
+    let pods = pods_of(&ns, "kafkabackup.com/restore=ledger").await;
+    assert_eq!(pods.len(), 1);
+    ns.api::<Pod>()
+        .delete(&pods[0].name_any(), &DeleteParams::default())
+        .await
+        .unwrap();
+    restore_reaches(&ns, "ledger", "RestoreFailed").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        jobs(&ns, "kafkabackup.com/restore=ledger").await.len(),
+        1,
+        "no retry"
+    );
+    assert!(
+        pods_of(&ns, "kafkabackup.com/restore=ledger")
+            .await
+            .iter()
+            .all(|p| { p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running") }),
+        "no pod runs again"
+    );
+    let partial = consume(&broker, &target, 2, 0).len();
+    assert!(partial < source.len(), "{partial}");
+
+    ns.api::<Job>()
+        .delete("ledger-restore-1", &DeleteParams::background())
+        .await
+        .unwrap();
+    within("the second attempt", || async {
+        ns.api::<Job>().get_opt("ledger-restore-2").await.ok()?
+    })
+    .await;
+    restore_reaches(&ns, "ledger", "RestoreCompleted").await;
+    let restored = consume(&broker, &target, 2, source.len());
+    assert_eq!(restored.len(), source.len(), "nothing duplicated or lost");
+    assert_eq!(restored, source);
+    let attempt = ns
+        .api::<KafkaRestore>()
+        .get("ledger")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .restore
+        .unwrap();
+    assert_eq!(attempt.attempt, 2);
+}
+
+/// `spec.enabled: false` suspends the running restore's Job (its pod stops); true again
+/// resumes it, and the target ends equal to the source.
+#[tokio::test]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn a_paused_restore_resumes_and_finishes_exactly() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-pause").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "clicks");
+    let source = source_topic(&broker, &topic, 12_000);
+    backup(&ns, &parts, &bucket, &topic, json!({})).await;
+    within("the backup", || async {
+        ns.api::<KafkaBackup>()
+            .get("nightly")
+            .await
+            .ok()?
+            .status?
+            .last_backup
+    })
+    .await;
+    let target = format!("{topic}-restored");
+    restore(
+        &ns,
+        &parts,
+        "clicks",
+        json!({
+            "topicMapping": [{"sourceTopic": topic, "targetTopic": target}],
+            "restore": {"rateLimitRecordsPerSec": 1000, "produceBatchSize": 100,
+                        "produceTimeoutMs": 2000}
+        }),
+    )
+    .await;
+    within("records in the target", || async {
+        (consume(&broker, &target, 2, 0).len() >= 2_000).then_some(())
+    })
+    .await;
+    let pause = |on: bool| json!({"spec": {"enabled": on}});
+    ns.api::<KafkaRestore>()
+        .patch(
+            "clicks",
+            &PatchParams::default(),
+            &Patch::Merge(pause(false)),
+        )
+        .await
+        .unwrap();
+    within("the Job suspended and its pod gone", || async {
+        let job = ns.api::<Job>().get("clicks-restore-1").await.ok()?;
+        let suspended = job.spec?.suspend == Some(true);
+        let running = pods_of(&ns, "kafkabackup.com/restore=clicks").await;
+        (suspended && running.is_empty()).then_some(())
+    })
+    .await;
+    let paused_at = consume(&broker, &target, 2, 0).len();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        consume(&broker, &target, 2, 0).len(),
+        paused_at,
+        "nothing written while paused"
+    );
+    ns.api::<KafkaRestore>()
+        .patch(
+            "clicks",
+            &PatchParams::default(),
+            &Patch::Merge(pause(true)),
+        )
+        .await
+        .unwrap();
+    restore_reaches(&ns, "clicks", "RestoreCompleted").await;
+    assert_eq!(
+        consume(&broker, &target, 2, source.len()),
+        source,
+        "exact after the pause"
+    );
+}
+
+/// Restore more later: the backup gains records (a run-now run), and a continue token
+/// on the completed restore adds exactly those.
+#[tokio::test]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn a_continue_token_adds_what_the_backup_gained() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-continue").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "trades");
+    let first = source_topic(&broker, &topic, 1_000);
+    backup(&ns, &parts, &bucket, &topic, json!({})).await;
+    within("the backup", || async {
+        ns.api::<KafkaBackup>()
+            .get("nightly")
+            .await
+            .ok()?
+            .status?
+            .last_backup
+    })
+    .await;
+    let target = format!("{topic}-restored");
+    restore(
+        &ns,
+        &parts,
+        "trades",
+        json!({"topicMapping": [{"sourceTopic": topic, "targetTopic": target}]}),
+    )
+    .await;
+    restore_reaches(&ns, "trades", "RestoreCompleted").await;
+    assert_eq!(consume(&broker, &target, 2, first.len()), first);
+
+    produce(&broker, &topic, &sample_records(1_600, 2).split_off(1_000));
+    let source = consume(&broker, &topic, 2, 1_600);
+    kubectl(
+        &[
+            "-n",
+            &ns.name,
+            "annotate",
+            "--overwrite",
+            "kafkabackup/nightly",
+            "kafkabackup.com/run-now=more",
+        ],
+        None,
+    );
+    within("the run-now backup's figures", || async {
+        let status = ns.api::<KafkaBackup>().get("nightly").await.ok()?.status?;
+        status
+            .backup_history
+            .iter()
+            .any(|r| r.records == Some(600))
+            .then_some(())
+    })
+    .await;
+    kubectl(
+        &[
+            "-n",
+            &ns.name,
+            "annotate",
+            "--overwrite",
+            "kafkarestore/trades",
+            "kafkabackup.com/continue=more",
+        ],
+        None,
+    );
+    within("the continuation honoured", || async {
+        let status = ns.api::<KafkaRestore>().get("trades").await.ok()?.status?;
+        (status.continued == ["more"]
+            && reason(&ns, "KafkaRestore", "trades").await.as_deref() == Some("RestoreCompleted")
+            && consume(&broker, &target, 2, source.len()).len() == source.len())
+        .then_some(())
+    })
+    .await;
+    assert_eq!(consume(&broker, &target, 2, source.len()), sorted(source));
+}
+
+/// Deleting the KafkaBackup and the KafkaRestore leaves no Job, pod, PVC or ConfigMap
+/// of theirs.
+#[tokio::test]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn deleting_the_resources_leaves_nothing_behind() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-cleanup").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "audit");
+    source_topic(&broker, &topic, 500);
+    backup(&ns, &parts, &bucket, &topic, json!({})).await;
+    within("the backup", || async {
+        ns.api::<KafkaBackup>()
+            .get("nightly")
+            .await
+            .ok()?
+            .status?
+            .last_backup
+    })
+    .await;
+    restore(
+        &ns,
+        &parts,
+        "audit",
+        json!({"topicMapping": [{"sourceTopic": topic, "targetTopic": format!("{topic}-restored")}]}),
+    )
+    .await;
+    restore_reaches(&ns, "audit", "RestoreCompleted").await;
+    ns.api::<KafkaRestore>()
+        .delete("audit", &DeleteParams::default())
+        .await
+        .unwrap();
+    ns.api::<KafkaBackup>()
+        .delete("nightly", &DeleteParams::default())
+        .await
+        .unwrap();
+    within("everything made for them gone", || async {
+        let managed =
+            ListParams::default().labels("app.kubernetes.io/managed-by=kafka-backup-operator");
+        let jobs = ns.api::<Job>().list(&managed).await.ok()?.items.len();
+        let pods = ns.api::<Pod>().list(&managed).await.ok()?.items.len();
+        let pvcs = ns
+            .api::<PersistentVolumeClaim>()
+            .list(&managed)
+            .await
+            .ok()?
+            .items
+            .len();
+        let maps = ns.api::<ConfigMap>().list(&managed).await.ok()?.items.len();
+        let gone = ns
+            .api::<KafkaRestore>()
+            .get_opt("audit")
+            .await
+            .ok()?
+            .is_none()
+            && ns
+                .api::<KafkaBackup>()
+                .get_opt("nightly")
+                .await
+                .ok()?
+                .is_none();
+        (gone && jobs + pods + pvcs + maps == 0).then_some(())
+    })
+    .await;
+}

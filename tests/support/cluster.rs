@@ -1,0 +1,253 @@
+//! The end-to-end suites' hold on a real cluster: a client from `KUBECONFIG` (only when
+//! `KAFKA_BACKUP_E2E=1`), the CRDs applied, a namespace per test with the controller
+//! running in the test process and watching only it (or an installed operator with
+//! `KAFKA_BACKUP_E2E_EXTERNAL=1`), polling, and the real kubectl.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kafka_backup_operator::controller::build::JobDefaults;
+use kafka_backup_operator::controller::metrics::ControllerMetrics;
+use kafka_backup_operator::controller::{Scope, run_controllers};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+/// A node label no node has: pods of simulated tests select it and stay Pending, so a
+/// real node never runs them while the test writes their status as a kubelet would.
+pub const SIMULATED_NODE_LABEL: &str = "kafkabackup.com/e2e-simulated";
+
+pub const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The client, or `None` (and a note) when the suite is not asked for.
+pub async fn cluster() -> Option<Client> {
+    if std::env::var("KAFKA_BACKUP_E2E").as_deref() != Ok("1")
+        || std::env::var_os("KUBECONFIG").is_none()
+    {
+        eprintln!("skipped: set KAFKA_BACKUP_E2E=1 and KUBECONFIG to run the end-to-end suite");
+        return None;
+    }
+    kafka_backup_operator::crypto::install_default_provider();
+    let client = Client::try_default()
+        .await
+        .expect("a client from KUBECONFIG");
+    install_crds(&client).await;
+    Some(client)
+}
+
+pub async fn install_crds(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in kafka_backup_operator::api::crds() {
+        crds.patch(
+            &crd.name_any(),
+            &PatchParams::apply("kafka-backup-e2e").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("apply CRD");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+/// A namespace for one test, with the controller running for as long as it lives,
+/// watching that namespace only (so parallel tests never see each other's controllers).
+pub struct TestNamespace {
+    pub client: Client,
+    pub name: String,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Pods of this namespace stay off real nodes: the test plays the kubelet.
+    simulated: bool,
+}
+
+impl TestNamespace {
+    pub async fn new(client: &Client, test: &str) -> Self {
+        let mut ns = Self::without_controller(client, test).await;
+        if std::env::var("KAFKA_BACKUP_E2E_EXTERNAL").as_deref() != Ok("1") {
+            ns.start_controller(&format!("e2e-{test}"));
+        }
+        ns
+    }
+
+    pub async fn without_controller(client: &Client, test: &str) -> Self {
+        Self::create(client, test, json!({}), true).await
+    }
+
+    /// A namespace whose pods run on the cluster's nodes, admitted under the Pod
+    /// Security Standard `restricted`, with the controller running.
+    pub async fn on_nodes(client: &Client, test: &str) -> Self {
+        let labels = json!({
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest"
+        });
+        let mut ns = Self::create(client, test, labels, false).await;
+        if std::env::var("KAFKA_BACKUP_E2E_EXTERNAL").as_deref() != Ok("1") {
+            ns.start_controller(&format!("e2e-{test}"));
+        }
+        ns
+    }
+
+    async fn create(
+        client: &Client,
+        test: &str,
+        labels: serde_json::Value,
+        simulated: bool,
+    ) -> Self {
+        let name = format!("kbo-e2e-{test}-{}", std::process::id());
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}}))
+                    .unwrap(),
+            )
+            .await
+            .expect("create namespace");
+        Self {
+            client: client.clone(),
+            name,
+            stops: Vec::new(),
+            simulated,
+        }
+    }
+
+    /// Keeps the pods of a resource off real nodes, where its test plays the kubelet.
+    pub fn simulated_pods(&self, object: &mut serde_json::Value) {
+        let ours =
+            ["KafkaBackup", "KafkaRestore"].contains(&object["kind"].as_str().unwrap_or_default());
+        if self.simulated && ours && object["spec"]["template"]["nodeSelector"].is_null() {
+            object["spec"]["template"]["nodeSelector"] = json!({SIMULATED_NODE_LABEL: "true"});
+        }
+    }
+
+    /// Starts one more in-process controller on this namespace, with empty caches: a
+    /// second replica, or the operator after a restart. Returns its index for `stop`.
+    pub fn start_controller(&mut self, instance: &str) -> usize {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let image = std::env::var("KAFKA_BACKUP_E2E_IMAGE")
+            .unwrap_or_else(|_| "kafka-backup-operator:e2e".into());
+        let metrics =
+            ControllerMetrics::register(&mut prometheus_client::registry::Registry::default());
+        tokio::spawn(run_controllers(
+            self.client.clone(),
+            JobDefaults { image },
+            metrics,
+            instance.to_string(),
+            Scope::Namespace(self.name.clone()),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        self.stops.push(stop);
+        self.stops.len() - 1
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), &self.name)
+    }
+
+    pub async fn apply<K>(&self, object: serde_json::Value) -> K
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let mut object = object;
+        self.simulated_pods(&mut object);
+        let object: K = serde_json::from_value(object).unwrap();
+        self.api::<K>()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("create")
+    }
+}
+
+impl Drop for TestNamespace {
+    /// Removes the namespace and everything in it, also after a failed assertion. Drop
+    /// cannot wait on the test's runtime, so this goes through the real kubectl: the
+    /// namespace is deleted, and the finalizers are taken off what is left in it: ours
+    /// (the test's controllers are stopped) and the hold a test puts on a Job.
+    fn drop(&mut self) {
+        for stop in self.stops.drain(..) {
+            let _ = stop.send(());
+        }
+        let run = |args: &[&str]| {
+            std::process::Command::new("kubectl")
+                .args(args)
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+        };
+        run(&["delete", "namespace", &self.name, "--wait=false"]);
+        let left = run(&[
+            "get",
+            "kafkarestores,kafkabackups,jobs",
+            "-n",
+            &self.name,
+            "-o",
+            "name",
+        ]);
+        for object in left.lines() {
+            run(&[
+                "patch",
+                object,
+                "-n",
+                &self.name,
+                "--type=merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ]);
+        }
+    }
+}
+
+/// Polls `check` every 500 ms until it returns `Some`, for at most `TIMEOUT`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Runs `kubectl` (the real one, with the suite's KUBECONFIG) and returns its stdout.
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("kubectl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
