@@ -454,14 +454,39 @@ pub struct KafkaBackupStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// The most recent finished run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_run"
+    )]
     pub last_backup: Option<BackupRun>,
     /// Finished runs, newest first, bounded by `spec.retention.backupHistoryLimit`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient_runs"
+    )]
     pub backup_history: Vec<BackupRun>,
     /// When the schedule runs next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_schedule_time: Option<Time>,
+}
+
+/// Reads the last run, or none when another operator wrote it in its own shape (a
+/// status strimzi-backup-operator left): such a status must not keep the resource from
+/// being read; the next status write replaces it.
+fn lenient_run<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BackupRun>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// Reads the runs that are in this operator's shape, leaving out the others.
+fn lenient_runs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<BackupRun>, D::Error> {
+    let values = Option::<Vec<serde_json::Value>>::deserialize(d)?.unwrap_or_default();
+    Ok(values
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
 }
 
 /// One backup run.
@@ -513,5 +538,29 @@ impl KafkaBackupSpec {
             (None, Some(k)) => Some(ClusterSource::Direct(k)),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status strimzi-backup-operator wrote reads; its runs, in another shape, are left
+    /// out rather than making the resource unreadable.
+    #[test]
+    fn a_status_in_another_operators_shape_reads() {
+        let status: KafkaBackupStatus = serde_json::from_value(serde_json::json!({
+            "conditions": [],
+            "lastBackup": {"id": "daily-20260101", "startTime": "2026-01-01T02:00:00Z", "status": "Completed"},
+            "backupHistory": [
+                {"id": "daily-20260101", "startTime": "2026-01-01T02:00:00Z", "status": "Completed"},
+                {"jobName": "daily-backup", "outcome": "Succeeded", "records": 5}
+            ],
+            "nextScheduledBackup": "2026-01-02T02:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(status.last_backup, None);
+        assert_eq!(status.backup_history.len(), 1);
+        assert_eq!(status.backup_history[0].records, Some(5));
     }
 }

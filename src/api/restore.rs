@@ -349,9 +349,10 @@ pub struct KafkaRestoreStatus {
     pub continued: Vec<String>,
 }
 
-/// One attempt of a restore: one Job.
+/// One attempt of a restore: one Job. Fields another operator did not write read as
+/// empty (a status strimzi-backup-operator left has no `jobName`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct RestoreAttempt {
     /// The Job of this attempt.
     pub job_name: String,

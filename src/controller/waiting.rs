@@ -55,6 +55,8 @@ pub enum Waiting {
     ClusterNotReady,
     /// The Strimzi KafkaUser is missing, not ready, or of another authentication.
     UserNotReady,
+    /// The restore ran, or runs, under another operator.
+    StartedElsewhere,
 }
 
 impl Waiting {
@@ -66,6 +68,7 @@ impl Waiting {
             Waiting::BackupNotFound => "BackupNotFound",
             Waiting::ClusterNotReady => "ClusterNotReady",
             Waiting::UserNotReady => "KafkaUserNotReady",
+            Waiting::StartedElsewhere => "StartedElsewhere",
         }
     }
 
@@ -78,7 +81,7 @@ impl Waiting {
     /// watched, so it is looked at again after a while.
     pub const fn requeue(self) -> Requeue {
         match self {
-            Waiting::InvalidSpec => Requeue::OnChange,
+            Waiting::InvalidSpec | Waiting::StartedElsewhere => Requeue::OnChange,
             Waiting::NameConflict
             | Waiting::BackupNotFound
             | Waiting::ClusterNotReady
@@ -94,6 +97,7 @@ impl Waiting {
             Waiting::BackupNotFound,
             Waiting::ClusterNotReady,
             Waiting::UserNotReady,
+            Waiting::StartedElsewhere,
         ]
         .into_iter()
         .find(|w| w.reason() == reason)
@@ -133,6 +137,7 @@ mod tests {
             Waiting::BackupNotFound,
             Waiting::ClusterNotReady,
             Waiting::UserNotReady,
+            Waiting::StartedElsewhere,
         ] {
             assert_eq!(Waiting::from_reason(why.reason()), Some(why));
             assert_eq!(why.event_type(), EventType::Warning);

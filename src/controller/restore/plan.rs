@@ -80,6 +80,31 @@ impl RestorePlan {
     }
 }
 
+/// Why a restore must not be started here: its status says it ran or runs under
+/// another operator (strimzi-backup-operator writes `RestoreRunning` and `RestoreFailed`
+/// without an attempt of ours), and a second run could duplicate its records (R1).
+fn started_elsewhere(restore: &KafkaRestore, own_jobs: &[&Job]) -> Option<String> {
+    let status = restore.status.as_ref()?;
+    let ours = status
+        .restore
+        .as_ref()
+        .is_some_and(|r| !r.job_name.is_empty());
+    if ours || !own_jobs.is_empty() || restore.is_completed() {
+        return None;
+    }
+    let reason = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == c::READY)
+        .map(|c| c.reason.as_str())?;
+    [c::RESTORE_RUNNING, c::RESTORE_FAILED].contains(&reason).then(|| {
+        format!(
+            "KafkaRestore '{}' was started by another operator (its status says {reason}), so running it here could write its records twice; to restore with this operator, delete it and create a new one",
+            restore.name_any()
+        )
+    })
+}
+
 /// Plans one reconcile of a restore. Never plans a Job after `RestoreComplete=True`
 /// (unless a new continue token asks for one continuation), after a failure, or while a
 /// Job of the restore exists (R1); plans the next attempt when the current Job was
@@ -107,6 +132,13 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         .jobs
         .iter()
         .partition(|j| ownership::is_child_of(*j, restore));
+    if let Some(message) = started_elsewhere(restore, &own_jobs) {
+        return Ok(blocked_plan(
+            restore,
+            Blocker::new(Waiting::StartedElsewhere, message),
+            observed.now.clone(),
+        ));
+    }
 
     // The current attempt: the newest of what status records and what Jobs of its own
     // exist. A status that lags behind (stale cache, lost write) adopts the newer Job.

@@ -794,3 +794,54 @@ fn r10_an_invalid_spec_is_a_plan_too() {
         "the labels it has stay"
     );
 }
+
+/// A restore strimzi-backup-operator started (its status, in its own shape, says
+/// running or failed, with no attempt of ours) is never run a second time here (R1); one
+/// it completed stays completed.
+#[test]
+fn r1_a_restore_started_by_another_operator_is_not_run_again() {
+    for reason in ["RestoreRunning", "RestoreFailed"] {
+        let mut restore = KafkaRestore::test();
+        restore.status = Some(
+            serde_json::from_value(serde_json::json!({
+                "conditions": [{"type": "Ready", "status": "False", "reason": reason,
+                                "message": "Restore job is running",
+                                "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+                "restore": {"startTime": "2026-01-01T00:00:00Z", "status": "Running"}
+            }))
+            .expect("strimzi-backup-operator's status reads"),
+        );
+        let plan = Case::new(restore).plan();
+        assert!(
+            plan.create_job.is_none() && plan.create_pvc.is_none(),
+            "{reason}"
+        );
+        assert_eq!(condition(&plan, "Ready"), ("False", "StartedElsewhere"));
+        let message = &plan
+            .status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap()
+            .message;
+        assert!(
+            message.contains("delete it and create a new one"),
+            "{message}"
+        );
+    }
+    let mut done = KafkaRestore::test();
+    done.status = Some(
+        serde_json::from_value(serde_json::json!({
+            "conditions": [{"type": "RestoreComplete", "status": "True", "reason": "RestoreCompleted",
+                            "message": "done", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+            "restore": {"startTime": "2026-01-01T00:00:00Z", "status": "Completed", "restoredBytes": 10}
+        }))
+        .unwrap(),
+    );
+    let plan = Case::new(done).plan();
+    assert!(plan.create_job.is_none());
+    assert_eq!(
+        condition(&plan, "RestoreComplete"),
+        ("True", "RestoreCompleted")
+    );
+}
