@@ -129,6 +129,20 @@ async fn backup(ns: &TestNamespace, parts: &Parts, bucket: &str, topic: &str, ex
     .await;
 }
 
+/// A backup of `topic` that has run once.
+async fn backed_up(ns: &TestNamespace, parts: &Parts, bucket: &str, topic: &str) {
+    backup(ns, parts, bucket, topic, json!({})).await;
+    within("the backup", || async {
+        ns.api::<KafkaBackup>()
+            .get("nightly")
+            .await
+            .ok()?
+            .status?
+            .last_backup
+    })
+    .await;
+}
+
 async fn restore(ns: &TestNamespace, parts: &Parts, name: &str, extra: Value) {
     let mut spec = json!({
         "kafka": {"bootstrapServers": parts.kafka},
@@ -155,22 +169,12 @@ fn merge(into: &mut Value, from: Value) {
 }
 
 /// Polls for at most `RUN`.
-async fn within<T, F, Fut>(what: &str, mut check: F) -> T
+async fn within<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + RUN;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    cluster::eventually_within(RUN, what, check).await
 }
 
 async fn reason(ns: &TestNamespace, kind: &str, name: &str) -> Option<String> {
@@ -295,16 +299,7 @@ async fn a_restore_into_mapped_topics_equals_the_source() {
     };
     let topic = topic_of(&ns, "payments");
     let source = source_topic(&broker, &topic, 2_000);
-    backup(&ns, &parts, &bucket, &topic, json!({})).await;
-    within("the backup", || async {
-        ns.api::<KafkaBackup>()
-            .get("nightly")
-            .await
-            .ok()?
-            .status?
-            .last_backup
-    })
-    .await;
+    backed_up(&ns, &parts, &bucket, &topic).await;
     let target = format!("{topic}-restored");
     restore(
         &ns,
@@ -352,16 +347,7 @@ async fn a_restore_whose_pod_is_deleted_resumes_exactly_when_its_job_is_deleted(
     };
     let topic = topic_of(&ns, "ledger");
     let source = source_topic(&broker, &topic, 20_000);
-    backup(&ns, &parts, &bucket, &topic, json!({})).await;
-    within("the backup", || async {
-        ns.api::<KafkaBackup>()
-            .get("nightly")
-            .await
-            .ok()?
-            .status?
-            .last_backup
-    })
-    .await;
+    backed_up(&ns, &parts, &bucket, &topic).await;
     let target = format!("{topic}-restored");
     restore(
         &ns,
@@ -436,16 +422,7 @@ async fn a_paused_restore_resumes_and_finishes_exactly() {
     };
     let topic = topic_of(&ns, "clicks");
     let source = source_topic(&broker, &topic, 12_000);
-    backup(&ns, &parts, &bucket, &topic, json!({})).await;
-    within("the backup", || async {
-        ns.api::<KafkaBackup>()
-            .get("nightly")
-            .await
-            .ok()?
-            .status?
-            .last_backup
-    })
-    .await;
+    backed_up(&ns, &parts, &bucket, &topic).await;
     let target = format!("{topic}-restored");
     restore(
         &ns,
@@ -511,16 +488,7 @@ async fn a_continue_token_adds_what_the_backup_gained() {
     };
     let topic = topic_of(&ns, "trades");
     let first = source_topic(&broker, &topic, 1_000);
-    backup(&ns, &parts, &bucket, &topic, json!({})).await;
-    within("the backup", || async {
-        ns.api::<KafkaBackup>()
-            .get("nightly")
-            .await
-            .ok()?
-            .status?
-            .last_backup
-    })
-    .await;
+    backed_up(&ns, &parts, &bucket, &topic).await;
     let target = format!("{topic}-restored");
     restore(
         &ns,
@@ -586,16 +554,7 @@ async fn deleting_the_resources_leaves_nothing_behind() {
     };
     let topic = topic_of(&ns, "audit");
     source_topic(&broker, &topic, 500);
-    backup(&ns, &parts, &bucket, &topic, json!({})).await;
-    within("the backup", || async {
-        ns.api::<KafkaBackup>()
-            .get("nightly")
-            .await
-            .ok()?
-            .status?
-            .last_backup
-    })
-    .await;
+    backed_up(&ns, &parts, &bucket, &topic).await;
     restore(
         &ns,
         &parts,

@@ -245,21 +245,8 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
     literal.topics.include = vec!["*".into()];
     literal.topics.exclude = vec![];
     let core = engine_config::backup_config(&literal, &env)?;
-    let what = format!("listing the topics of {}", config.kafka.bootstrap_servers);
-    let fail = |source| WorkerError::Engine {
-        what: what.clone(),
-        source,
-    };
-    let client =
-        kafka_backup_core::kafka::KafkaClient::new(core.source.expect("a backup has a source"));
-    client.connect().await.map_err(fail)?;
-    let topics: Vec<String> = client
-        .fetch_metadata(None)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let source = core.source.ok_or(ConfigError::NoBrokers)?;
+    let topics = cluster_topics(source, &config.kafka.bootstrap_servers).await?;
     literal.topics.include = engine_config::select_topics(&config.topics, &topics)?;
     tracing::info!(topics = ?literal.topics.include, "topic patterns matched");
     Ok(literal)
@@ -514,6 +501,27 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
     Ok(summary_of(&current, Outcome::Succeeded, None))
 }
 
+/// The names of the topics of a cluster.
+async fn cluster_topics(
+    kafka: kafka_backup_core::config::KafkaConfig,
+    brokers: &str,
+) -> Result<Vec<String>, WorkerError> {
+    let what = format!("listing the topics of {brokers}");
+    let fail = |source| WorkerError::Engine {
+        what: what.clone(),
+        source,
+    };
+    let client = kafka_backup_core::kafka::KafkaClient::new(kafka);
+    client.connect().await.map_err(fail)?;
+    Ok(client
+        .fetch_metadata(None)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|t| t.name)
+        .collect())
+}
+
 /// The target topics of a restore that exist in the target cluster already.
 async fn existing_targets(
     config: &WorkerConfig,
@@ -532,20 +540,7 @@ async fn existing_targets(
         .map(|t| mapping.get(t).cloned().unwrap_or_else(|| t.clone()))
         .collect();
     let target = core.target.clone().ok_or(ConfigError::NotARestore)?;
-    let what = format!("listing the topics of {}", config.kafka.bootstrap_servers);
-    let fail = |source| WorkerError::Engine {
-        what: what.clone(),
-        source,
-    };
-    let client = kafka_backup_core::kafka::KafkaClient::new(target);
-    client.connect().await.map_err(fail)?;
-    let present: Vec<String> = client
-        .fetch_metadata(None)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let present = cluster_topics(target, &config.kafka.bootstrap_servers).await?;
     Ok(targets
         .into_iter()
         .filter(|t| present.contains(t))

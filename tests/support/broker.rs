@@ -442,6 +442,24 @@ pub fn consume_with(
     expected: usize,
     isolation: Isolation,
 ) -> Vec<Record> {
+    let mut records: Vec<Record> =
+        read_from_start(broker, topic, 0..partitions, expected, isolation)
+            .into_iter()
+            .map(|(_, record)| record)
+            .collect();
+    records.sort_by_key(|r| r.partition); // stable: offset order within a partition
+    records
+}
+
+/// The records of `partitions` of a topic from their start, with their offsets, in the
+/// order they arrive.
+fn read_from_start(
+    broker: &Broker,
+    topic: &str,
+    partitions: std::ops::Range<i32>,
+    expected: usize,
+    isolation: Isolation,
+) -> Vec<(i64, Record)> {
     let consumer: BaseConsumer = broker
         .client()
         .set("group.id", format!("verify-{topic}-{}", std::process::id()))
@@ -456,7 +474,7 @@ pub fn consume_with(
         .create()
         .unwrap();
     let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
+    for p in partitions {
         assignment
             .add_partition_offset(topic, p, Offset::Beginning)
             .unwrap();
@@ -469,20 +487,23 @@ pub fn consume_with(
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
                 quiet_since = Instant::now();
-                records.push(Record {
-                    partition: m.partition(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().map(<[u8]>::to_vec),
-                    headers: m
-                        .headers()
-                        .map(|h| {
-                            h.iter()
-                                .map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec)))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    timestamp: m.timestamp().to_millis(),
-                });
+                records.push((
+                    m.offset(),
+                    Record {
+                        partition: m.partition(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                        headers: m
+                            .headers()
+                            .map(|h| {
+                                h.iter()
+                                    .map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec)))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        timestamp: m.timestamp().to_millis(),
+                    },
+                ));
             }
             Some(Err(e)) => panic!("consume {topic}: {e}"),
             None if records.len() >= expected && quiet_since.elapsed() > Duration::from_secs(2) => {
@@ -491,9 +512,7 @@ pub fn consume_with(
             None => {}
         }
     }
-    let mut by_partition = records;
-    by_partition.sort_by_key(|r| r.partition); // stable: offset order within a partition
-    by_partition
+    records
 }
 
 pub fn sorted(mut records: Vec<Record>) -> Vec<Record> {
@@ -532,47 +551,13 @@ pub fn consume_partition_offsets(
     partition: i32,
     expected: usize,
 ) -> Vec<(i64, Record)> {
-    let consumer: BaseConsumer = broker
-        .client()
-        .set(
-            "group.id",
-            format!("offsets-{topic}-{}", std::process::id()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(topic, partition, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&assignment).unwrap();
-    let mut records = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut quiet_since = Instant::now();
-    while Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                quiet_since = Instant::now();
-                records.push((
-                    m.offset(),
-                    Record {
-                        partition: m.partition(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                        headers: vec![],
-                        timestamp: m.timestamp().to_millis(),
-                    },
-                ));
-            }
-            Some(Err(e)) => panic!("consume {topic}: {e}"),
-            None if records.len() >= expected && quiet_since.elapsed() > Duration::from_secs(2) => {
-                break;
-            }
-            None => {}
-        }
-    }
-    records
+    read_from_start(
+        broker,
+        topic,
+        partition..partition + 1,
+        expected,
+        Isolation::Committed,
+    )
 }
 
 /// Commits `offsets` (partition, next offset to read) for a consumer group, as a

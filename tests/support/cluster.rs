@@ -209,12 +209,21 @@ impl Drop for TestNamespace {
 }
 
 /// Polls `check` every 500 ms until it returns `Some`, for at most `TIMEOUT`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    eventually_within(TIMEOUT, what, check).await
+}
+
+/// Polls `check` every 500 ms until it returns `Some`, for at most `timeout`.
+pub async fn eventually_within<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if let Some(value) = check().await {
             return value;
