@@ -223,7 +223,8 @@ fn passed_through_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
-/// Paths (under `spec`) of the objects passed through with [`passed_through`].
+/// Paths (under `spec`) of the Kubernetes objects passed through as they are (declared
+/// with preserved unknown fields, checked by the webhook).
 pub const PASSED_THROUGH: [&str; 6] = [
     "/template/pod/affinity",
     "/template/pod/tolerations",

@@ -11,7 +11,8 @@
 //! source and target offset of every record the restore wrote, which the library reports
 //! per attempt; [`OffsetRanges`] keeps them across attempts in the report directory
 //! (`offset-map.json`) as runs of consecutive offsets. A partition whose records were
-//! written by an attempt that ended without a report (SIGKILL) has a gap there; its
+//! written by an attempt that ended without a report (SIGKILL, or SIGTERM in the middle
+//! of a topic, see `run::run_until_stopped`) has a gap there; its
 //! offsets are not guessed but left out and named in `offsets.json`. Does IO.
 
 use std::collections::BTreeMap;

@@ -19,6 +19,52 @@ use super::groups::{self, OffsetRanges};
 use super::report::{self, RestoreReport, Status, Summary};
 use crate::api::Outcome;
 
+/// How long a restore asked to stop may take to return by itself: the library stops
+/// only between topics, so within a topic the run is dropped after this.
+const RESTORE_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the restore engine until it returns or the process is asked to stop, and says
+/// whether it was. Asked to stop, the engine is told to stop after its current topic and
+/// given [`RESTORE_STOP_GRACE`] to return; a run still writing is then dropped, which
+/// aborts its partition tasks. That stop is unclean: records acknowledged after the last
+/// checkpoint save are found by the next attempt in the target partitions' tails, and
+/// that attempt first waits out the produce timeout, so no request of this one lands
+/// after it starts. `Ok(None)` is a dry run or a dropped run.
+async fn run_until_stopped(
+    engine: &RestoreEngine,
+    dry_run: bool,
+) -> (
+    kafka_backup_core::Result<Option<kafka_backup_core::manifest::RestoreReport>>,
+    bool,
+) {
+    let run = async {
+        if dry_run {
+            engine.dry_run().await.map(|_| None)
+        } else {
+            engine.run().await.map(Some)
+        }
+    };
+    tokio::pin!(run);
+    tokio::select! {
+        outcome = &mut run => (outcome, false),
+        () = crate::shutdown::requested() => {
+            tracing::warn!("stop requested: stopping the restore");
+            engine.shutdown();
+            match tokio::time::timeout(RESTORE_STOP_GRACE, &mut run).await {
+                Ok(outcome) => (outcome, true),
+                Err(_) => {
+                    tracing::warn!(
+                        grace_secs = RESTORE_STOP_GRACE.as_secs(),
+                        "the restore did not stop at a topic boundary in time: \
+                         dropping it; the next attempt verifies what it wrote"
+                    );
+                    (Ok(None), true)
+                }
+            }
+        }
+    }
+}
+
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -387,12 +433,6 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
         }
         None => None,
     };
-    let shutdown = engine.shutdown_handle();
-    let stopped = tokio::spawn(async move {
-        crate::shutdown::requested().await;
-        tracing::warn!("stop requested: saving the checkpoint and stopping");
-        let _ = shutdown.send(());
-    });
     let progress = {
         let mut live = current.clone();
         let dir = dir.clone();
@@ -410,14 +450,8 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
             }
         })
     };
-    let outcome = if options.dry_run {
-        engine.dry_run().await.map(|_| None)
-    } else {
-        engine.run().await.map(Some)
-    };
+    let (outcome, interrupted) = run_until_stopped(&engine, options.dry_run).await;
     progress.abort();
-    let interrupted = stopped.is_finished();
-    stopped.abort();
 
     if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
         current.absorb(&checkpoint, &now());
