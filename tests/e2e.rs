@@ -1039,10 +1039,23 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
         return;
     };
     let ns = TestNamespace::without_controller(&client, "run").await;
+    // The install the README gives for this server: before 1.28 webhook configurations
+    // have no matchConditions, and manifests/kubernetes-1.26/ leaves them out.
+    let version = client.apiserver_version().await.unwrap();
+    let minor: u32 = version
+        .minor
+        .trim_end_matches('+')
+        .parse()
+        .unwrap_or(u32::MAX);
+    let install = if minor < 28 {
+        "manifests/kubernetes-1.26"
+    } else {
+        "manifests"
+    };
     let rendered = kubectl(
         &[
             "kustomize",
-            &format!("{}/manifests", env!("CARGO_MANIFEST_DIR")),
+            &format!("{}/{install}", env!("CARGO_MANIFEST_DIR")),
         ],
         None,
     );
