@@ -99,7 +99,11 @@ async fn setup(test: &str) -> Option<(TestNamespace, Parts, Broker, String)> {
             &Default::default(),
             &serde_json::from_value(json!({
                 "metadata": {"name": "s3-keys"},
-                "stringData": {"AWS_ACCESS_KEY_ID": "e2e", "AWS_SECRET_ACCESS_KEY": "e2e-secret"}
+                "stringData": {
+                    "AWS_ACCESS_KEY_ID": "e2e", "AWS_SECRET_ACCESS_KEY": "e2e-secret",
+                    // The same keys as an AWS shared credentials file.
+                    "credentials": "[default]\naws_access_key_id = e2e\naws_secret_access_key = e2e-secret\n"
+                }
             }))
             .unwrap(),
         )
@@ -272,8 +276,13 @@ async fn a_backup_and_a_cronjob_run_write_to_s3_and_report_their_figures() {
     let pods = pods_of(&ns, "kafkabackup.com/backup=nightly").await;
     assert!(!pods.is_empty(), "the pod ran, admitted under restricted");
 
-    // A schedule: its CronJob's Job, started as `kubectl create job --from` does.
-    let schedule = json!({"spec": {"schedule": {"cron": "0 3 * * *"}}});
+    // A schedule: its CronJob's Job, started as `kubectl create job --from` does. Its
+    // keys now come from a credentials file in the Secret (no AWS_* variables in the
+    // pod: without the file the S3 client would find no credentials and fail).
+    let schedule = json!({"spec": {
+        "schedule": {"cron": "0 3 * * *"},
+        "storage": {"s3": {"credentialsSecret": {"key": "credentials"}}}
+    }});
     ns.api::<KafkaBackup>()
         .patch("nightly", &PatchParams::default(), &Patch::Merge(&schedule))
         .await
@@ -308,6 +317,30 @@ async fn a_backup_and_a_cronjob_run_write_to_s3_and_report_their_figures() {
         Some(500),
         "the second run adds what was produced since"
     );
+    let template = cronjob_pod(&ns).await;
+    let env: Vec<String> = template.containers[0]
+        .env
+        .iter()
+        .flatten()
+        .map(|e| e.name.clone())
+        .collect();
+    assert!(!env.iter().any(|n| n.starts_with("AWS_")), "{env:?}");
+}
+
+/// The pod template of the backup's CronJob.
+async fn cronjob_pod(ns: &TestNamespace) -> k8s_openapi::api::core::v1::PodSpec {
+    ns.api::<CronJob>()
+        .get("nightly-backup")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .job_template
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

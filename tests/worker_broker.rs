@@ -828,6 +828,69 @@ fn s3_round_trip_is_record_for_record_through_a_bucket_prefix() {
     assert_eq!(report_of(report.path())["status"], "completed");
 }
 
+/// S3 keys from an AWS shared credentials file (what `credentialsSecret.key` mounts in a
+/// pod), with no AWS_* key variables: the backup lands in the bucket. A file holding
+/// temporary credentials is refused before anything is written, naming the file.
+#[test]
+fn s3_keys_come_from_a_shared_credentials_file() {
+    let (Some(broker), Some(server)) = (Broker::shared(), S3Server::start()) else {
+        return;
+    };
+    server.create_bucket("from-file");
+    broker.create_topic("orders-file", 1);
+    produce(broker, "orders-file", &sample_records(50, 1));
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("credentials");
+    let with_file = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        let summary = scratch.path().join("summary");
+        let mut command = worker(&[
+            "backup",
+            "--bootstrap-servers",
+            &broker.address,
+            "--backup-id",
+            "from-file",
+            "--topics",
+            "orders-file",
+            "--termination-log",
+            &summary.display().to_string(),
+            "--storage",
+            "s3://from-file/kafka",
+            "--s3-endpoint",
+            &server.endpoint(),
+        ]);
+        // The keys only in the file.
+        command
+            .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+            .env("AWS_REGION", s3::REGION)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE");
+        command
+    };
+    run_ok(with_file(&format!(
+        "# written by hand\n[other]\naws_access_key_id = nope\n\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        s3::ACCESS_KEY,
+        s3::SECRET_KEY
+    )));
+    assert!(
+        server
+            .keys("from-file", "")
+            .iter()
+            .any(|k| k.starts_with("kafka/from-file/")),
+        "the backup is in the bucket"
+    );
+    let refused = fails_naming(
+        with_file(&format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = t\n",
+            s3::ACCESS_KEY,
+            s3::SECRET_KEY
+        )),
+        &[&file.display().to_string(), "aws_session_token"],
+    );
+    assert!(refused.contains("pod's identity"), "{refused}");
+}
+
 /// Runs `command`, expecting a failure whose message names every one of `names`.
 fn fails_naming(mut command: Command, names: &[&str]) -> String {
     let output = command.output().unwrap();

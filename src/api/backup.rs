@@ -197,8 +197,9 @@ pub struct S3Storage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_key_secret: Option<SecretKeyRef>,
     /// One Secret holding the access key pair under two keys, instead of
-    /// `accessKeySecret` and `secretKeySecret`. When no credentials are given, the
-    /// pod's own identity is used (e.g. an IAM role bound to its service account).
+    /// `accessKeySecret` and `secretKeySecret`; or, with `key`, an AWS shared
+    /// credentials file. When no credentials are given, the pod's own identity is used
+    /// (e.g. an IAM role bound to its service account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<S3CredentialsSecret>,
 }
@@ -215,9 +216,11 @@ pub struct S3CredentialsSecret {
     /// Key of the secret access key. Defaults to `AWS_SECRET_ACCESS_KEY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_access_key_key: Option<String>,
-    /// Key of an AWS shared credentials file (strimzi-backup-operator's form). Refused:
-    /// the worker's S3 client does not read credentials files; use
-    /// `accessKeySecret` and `secretKeySecret`, or the two keys above.
+    /// Key of an AWS shared credentials file (strimzi-backup-operator's form), instead
+    /// of the two keys above. It is mounted into the worker, which reads the profile
+    /// named by `AWS_PROFILE` (in `env`), else `default`, else the only one;
+    /// `accessKeySecret` and `secretKeySecret` override it. Temporary credentials
+    /// (`aws_session_token`) are refused when the worker starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
@@ -421,6 +424,24 @@ pub struct BackupTuning {
     /// after each run, for a restore to set them in the target. Defaults to false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer_group_snapshot: Option<bool>,
+    /// Encryption of the segments by the worker (strimzi-backup-operator 0.2.x).
+    /// `enabled: true` is refused: kafka-backup-core does not encrypt segments; use
+    /// the store's encryption at rest (S3 SSE-S3 or SSE-KMS bucket default, Azure
+    /// Storage Service Encryption, GCS default or customer-managed keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<BackupEncryption>,
+}
+
+/// Segment encryption as strimzi-backup-operator 0.2.x declared it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupEncryption {
+    /// Must be false (the default): see `backup.encryption`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The key; not read while `enabled` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_secret: Option<SecretKeyRef>,
 }
 
 /// The offset database of a run.
@@ -445,6 +466,10 @@ pub struct OffsetStorage {
 /// Observed state of a KafkaBackup.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+// Fields strimzi-backup-operator writes here (in manifests copied from its documentation,
+// and on objects it managed) are accepted, not refused by strict field validation; the
+// controller's first status write removes them (controller::status).
+#[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct KafkaBackupStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +497,14 @@ pub struct KafkaBackupStatus {
     pub next_schedule_time: Option<Time>,
 }
 
+/// The schema of a run requires no field: a run strimzi-backup-operator wrote has neither
+/// `jobName` nor `outcome`, and a status the server held invalid would refuse every
+/// later write to the resource (its finalizer, a spec edit) until replaced. Such a run
+/// is read as absent ([`lenient_run`]) and replaced by the next status write.
+fn nothing_required(schema: &mut schemars::Schema) {
+    schema.remove("required");
+}
+
 /// Reads the last run, or none when another operator wrote it in its own shape (a
 /// status strimzi-backup-operator left): such a status must not keep the resource from
 /// being read; the next status write replaces it.
@@ -492,6 +525,11 @@ fn lenient_runs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<BackupRun>
 /// One backup run.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = nothing_required)]
+// Fields strimzi-backup-operator writes here (in manifests copied from its documentation,
+// and on objects it managed) are accepted, not refused by strict field validation; the
+// controller's first status write removes them (controller::status).
+#[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct BackupRun {
     /// The Job that ran it.
     pub job_name: String,

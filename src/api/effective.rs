@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{
 
 use super::backup::{AzureStorage, BackupSchedule, FilesystemStorage, S3Storage};
 use super::common::{KafkaAuthentication, PodTemplate, SecretKeyRef};
-use super::restore::{ExistingTopicPolicy, KafkaRestoreSpec};
+use super::restore::{ExistingTopicPolicy, KafkaRestoreSpec, RestoreConsumerGroups};
 use super::{KafkaBackupSpec, KafkaConnection};
 
 /// Default keys of the access key pair in `s3.credentialsSecret`.
@@ -118,29 +118,51 @@ impl S3Storage {
     }
 
     /// The Secret keys of the access key id and the secret access key:
-    /// `accessKeySecret` and `secretKeySecret`, or the two keys of `credentialsSecret`.
+    /// `accessKeySecret` and `secretKeySecret`, or the two keys of `credentialsSecret`
+    /// (unless it names a credentials file).
     pub fn access_keys(&self) -> Option<(SecretKeyRef, SecretKeyRef)> {
         if let (Some(id), Some(secret)) = (&self.access_key_secret, &self.secret_key_secret) {
             return Some((id.clone(), secret.clone()));
         }
-        self.credentials_secret.as_ref().map(|c| {
-            (
-                SecretKeyRef {
-                    name: c.name.clone(),
-                    key: c
-                        .access_key_id_key
-                        .clone()
-                        .unwrap_or_else(|| AWS_ACCESS_KEY_ID.into()),
-                },
-                SecretKeyRef {
-                    name: c.name.clone(),
-                    key: c
-                        .secret_access_key_key
-                        .clone()
-                        .unwrap_or_else(|| AWS_SECRET_ACCESS_KEY.into()),
-                },
-            )
+        self.credentials_secret
+            .as_ref()
+            .filter(|c| c.key.is_none())
+            .map(|c| {
+                (
+                    SecretKeyRef {
+                        name: c.name.clone(),
+                        key: c
+                            .access_key_id_key
+                            .clone()
+                            .unwrap_or_else(|| AWS_ACCESS_KEY_ID.into()),
+                    },
+                    SecretKeyRef {
+                        name: c.name.clone(),
+                        key: c
+                            .secret_access_key_key
+                            .clone()
+                            .unwrap_or_else(|| AWS_SECRET_ACCESS_KEY.into()),
+                    },
+                )
+            })
+    }
+
+    /// The Secret key of an AWS shared credentials file: `credentialsSecret` with `key`.
+    pub fn credentials_file(&self) -> Option<SecretKeyRef> {
+        self.credentials_secret.as_ref().and_then(|c| {
+            c.key.as_ref().map(|key| SecretKeyRef {
+                name: c.name.clone(),
+                key: key.clone(),
+            })
         })
+    }
+}
+
+impl RestoreConsumerGroups {
+    /// `auto`, true by default when neither `groups` nor `mapping` is given.
+    pub fn effective_auto(&self) -> bool {
+        self.auto
+            .unwrap_or(self.groups.is_empty() && self.mapping.is_empty())
     }
 }
 
@@ -178,7 +200,9 @@ pub struct PodSettings {
     pub host_aliases: Option<Vec<HostAlias>>,
     pub pod_security_context: Option<PodSecurityContext>,
     pub resources: Option<ResourceRequirements>,
-    /// `template.env`, `template.container.env`, then `env`, in that order.
+    /// `env`, `template.env` and `template.container.env`, each name once: where
+    /// several set it, the last of them in that order (Kubernetes' own rule for a
+    /// container's repeated variables, and the order strimzi-backup-operator gives them).
     pub env: Vec<EnvVar>,
     pub container_security_context: Option<SecurityContext>,
 }
@@ -197,9 +221,18 @@ impl PodSettings {
         labels.extend(template.labels.unwrap_or_default());
         let mut annotations = metadata.annotations.unwrap_or_default();
         annotations.extend(template.annotations.unwrap_or_default());
-        let mut all_env = template.env.unwrap_or_default();
-        all_env.extend(container.env.unwrap_or_default());
-        all_env.extend(env.iter().cloned());
+        let mut all_env: Vec<EnvVar> = Vec::new();
+        for var in env
+            .iter()
+            .cloned()
+            .chain(template.env.unwrap_or_default())
+            .chain(container.env.unwrap_or_default())
+        {
+            match all_env.iter_mut().find(|v| v.name == var.name) {
+                Some(earlier) => *earlier = var,
+                None => all_env.push(var),
+            }
+        }
         Self {
             labels,
             annotations,
@@ -355,6 +388,77 @@ mod tests {
         assert_eq!(pod.service_account_name.as_deref(), Some("jobs"));
         assert_eq!(pod.host_aliases.unwrap()[0].ip, "10.0.0.1");
         let names: Vec<&str> = pod.env.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["A", "B", "C"]);
+        assert_eq!(names, ["C", "A", "B"]);
+    }
+
+    /// A variable set in several lists appears once, with the value of the last list in
+    /// the order env, template.env, template.container.env (strimzi-backup-operator's
+    /// manifests set RUST_LOG in env and in the container template).
+    #[test]
+    fn the_container_templates_variable_overrides_the_specs() {
+        let var = |name: &str, value: &str| EnvVar {
+            name: name.into(),
+            value: Some(value.into()),
+            ..Default::default()
+        };
+        let spec = KafkaBackupSpec {
+            env: vec![var("RUST_LOG", "warn"), var("TZ", "UTC")],
+            template: Some(PodTemplate {
+                env: Some(vec![var("TZ", "Europe/Paris")]),
+                container: Some(ContainerOverrides {
+                    env: Some(vec![var("RUST_LOG", "info")]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let env: Vec<(String, String)> = spec
+            .pod_settings()
+            .env
+            .into_iter()
+            .map(|e| (e.name, e.value.unwrap()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("RUST_LOG".to_string(), "info".to_string()),
+                ("TZ".to_string(), "Europe/Paris".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn consumer_groups_without_a_list_mean_every_group() {
+        let mut groups = RestoreConsumerGroups {
+            restore: true,
+            ..Default::default()
+        };
+        assert!(groups.effective_auto());
+        groups.groups = vec!["billing".into()];
+        assert!(!groups.effective_auto(), "a list says which");
+        groups.auto = Some(true);
+        assert!(groups.effective_auto());
+    }
+
+    #[test]
+    fn a_credentials_file_gives_no_key_variables() {
+        let mut s3 = S3Storage {
+            credentials_secret: Some(S3CredentialsSecret {
+                name: "aws".into(),
+                key: Some("credentials".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(s3.access_keys(), None);
+        assert_eq!(s3.credentials_file(), Some(key("aws", "credentials")));
+        s3.access_key_secret = Some(key("keys", "id"));
+        s3.secret_key_secret = Some(key("keys", "secret"));
+        assert_eq!(
+            s3.access_keys(),
+            Some((key("keys", "id"), key("keys", "secret"))),
+            "they override the file"
+        );
     }
 }

@@ -171,11 +171,13 @@ pub struct PointInTime {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreConsumerGroups {
-    /// Set consumer group offsets. Defaults to false. Needs `groups`, `mapping` or
-    /// `auto: true`, and a backup with `backup.consumerGroupSnapshot: true`.
+    /// Set consumer group offsets. Defaults to false. Needs a backup with
+    /// `backup.consumerGroupSnapshot: true`. Without `groups`, `mapping` or `auto`,
+    /// every group of the snapshot is set, as with `auto: true`.
     #[serde(default)]
     pub restore: bool,
-    /// Every group in the backup's snapshot, under its own name.
+    /// Every group in the backup's snapshot, under its own name. Defaults to true
+    /// when neither `groups` nor `mapping` is given, false otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto: Option<bool>,
     /// These groups of the snapshot, under their own names.
@@ -332,6 +334,10 @@ pub struct ReportVolume {
 /// Observed state of a KafkaRestore.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+// Fields strimzi-backup-operator writes here (in manifests copied from its documentation,
+// and on objects it managed) are accepted, not refused by strict field validation; the
+// controller's first status write removes them (controller::status).
+#[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct KafkaRestoreStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -353,6 +359,10 @@ pub struct KafkaRestoreStatus {
 /// empty (a status strimzi-backup-operator left has no `jobName`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
+// Fields strimzi-backup-operator writes here (in manifests copied from its documentation,
+// and on objects it managed) are accepted, not refused by strict field validation; the
+// controller's first status write removes them (controller::status).
+#[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct RestoreAttempt {
     /// The Job of this attempt.
     pub job_name: String,

@@ -232,7 +232,7 @@ pub fn restore_worker_config(
                 target: group.clone(),
             }));
             wc::ConsumerGroupOptions {
-                auto: g.auto == Some(true),
+                auto: g.effective_auto(),
                 groups: renames,
                 report_only: g.strategy.as_deref() == Some("manual"),
             }
@@ -363,6 +363,9 @@ fn storage_location(storage: &BackupStorage) -> wc::StorageLocation {
             endpoint: s3.endpoint.clone(),
             path_style: s3.effective_path_style(),
             allow_http: s3.effective_allow_http(),
+            credentials_file: s3
+                .credentials_file()
+                .map(|_| format!("{}/{}", wc::S3_CREDENTIALS_DIR, wc::S3_CREDENTIALS_FILE)),
         },
         (StorageType::Azure, _, Some(azure), _) => wc::StorageLocation::Azure {
             account: azure.storage_account.clone(),

@@ -9,7 +9,7 @@ use crate::constants::FIELD_MANAGER;
 use crate::controller::Context;
 use crate::controller::calls::write;
 use crate::controller::error::Call;
-use crate::controller::error::Result;
+use crate::controller::error::{Error, Result};
 
 /// Applies `new` as the status of `resource` unless it equals `old` (R3: an unchanged
 /// status is not written again). What the operator no longer sets leaves the status.
@@ -34,6 +34,36 @@ where
         &resource.namespace().unwrap_or_default(),
     );
     let name = resource.name_any();
+    if let Some(manager) = foreign_status_manager(resource) {
+        // Another manager's status fields (strimzi-backup-operator's, on a resource it
+        // managed) would stay beside ours under server-side apply and contradict them:
+        // the whole status is replaced once, in one request (never left empty, which
+        // could let a restore another operator started run again).
+        tracing::info!(%name, %manager, "replacing the status another manager wrote");
+        let replace = json_patch::Patch(vec![json_patch::PatchOperation::Add(
+            json_patch::AddOperation {
+                path: json_patch::jsonptr::PointerBuf::from_tokens(["status"]),
+                value: serde_json::to_value(new).map_err(|source| Error::Serialize {
+                    call: Call::on::<K>("replace the status another manager wrote of", &name),
+                    source,
+                })?,
+            },
+        )]);
+        write(
+            &ctx.metrics,
+            Call::on::<K>("replace the status another manager wrote of", &name),
+            api.patch_status(
+                &name,
+                &PatchParams {
+                    field_manager: Some(FIELD_MANAGER.to_string()),
+                    ..Default::default()
+                },
+                &Patch::Json::<()>(replace),
+            ),
+        )
+        .await?;
+        return Ok(());
+    }
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -50,4 +80,18 @@ where
     )
     .await?;
     Ok(())
+}
+
+/// A field manager other than the operator's that owns fields of the status.
+fn foreign_status_manager<K: Resource>(resource: &K) -> Option<String> {
+    resource
+        .meta()
+        .managed_fields
+        .iter()
+        .flatten()
+        .find(|entry| {
+            entry.subresource.as_deref() == Some("status")
+                && entry.manager.as_deref() != Some(FIELD_MANAGER)
+        })
+        .map(|entry| entry.manager.clone().unwrap_or_default())
 }

@@ -41,6 +41,11 @@ pub struct WorkerArgs {
     /// Region of the S3 bucket.
     #[arg(long, env = "AWS_REGION")]
     pub s3_region: Option<String>,
+    /// An AWS shared credentials file to read the S3 keys from (the profile in
+    /// AWS_PROFILE, else `default`); AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    /// override it.
+    #[arg(long, env = "AWS_SHARED_CREDENTIALS_FILE")]
+    pub s3_credentials_file: Option<PathBuf>,
     /// Backup identifier: runs with the same id are incremental; a restore reads it.
     #[arg(long, env = "KAFKA_BACKUP_ID")]
     pub backup_id: Option<String>,
@@ -234,6 +239,15 @@ fn common_config(args: &WorkerArgs, file: Option<&str>) -> Result<WorkerConfig, 
             args.s3_region.as_deref(),
             args.s3_virtual_hosted,
         )?;
+        if let (
+            StorageLocation::S3 {
+                credentials_file, ..
+            },
+            Some(file),
+        ) = (&mut config.storage, &args.s3_credentials_file)
+        {
+            *credentials_file = Some(file.display().to_string());
+        }
     }
     if let Some(id) = &args.backup_id {
         crate::policy::syntax::backup_id(id).map_err(|e| format!("--backup-id: {e}"))?;
@@ -283,6 +297,7 @@ fn parse_storage(
             endpoint: endpoint.map(str::to_string),
             path_style: endpoint.is_some() && !virtual_hosted,
             allow_http: false,
+            credentials_file: None,
         });
     }
     Err(format!(
@@ -351,6 +366,7 @@ mod tests {
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 path_style: true,
                 allow_http: false,
+                credentials_file: None,
             }
         );
         assert!(

@@ -30,6 +30,9 @@ pub const ENV_S3_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
 pub const ENV_AZURE_STORAGE_KEY: &str = "AZURE_STORAGE_KEY";
 pub const ENV_AZURE_SAS_TOKEN: &str = "AZURE_STORAGE_SAS_TOKEN";
 pub const ENV_AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+/// Where an AWS shared credentials file from a Secret is mounted, and its file name.
+pub const S3_CREDENTIALS_DIR: &str = "/etc/kafka-backup/s3";
+pub const S3_CREDENTIALS_FILE: &str = "credentials";
 /// Where a GCS service account key Secret is mounted.
 pub const GCS_CREDENTIALS_DIR: &str = "/etc/kafka-backup/gcs";
 /// Environment variables the worker reads its logging from.
@@ -126,7 +129,7 @@ pub struct Sasl {
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum StorageLocation {
     /// An S3-compatible bucket; credentials come from the usual AWS environment
-    /// variables or the pod's identity.
+    /// variables, an AWS shared credentials file, or the pod's identity.
     #[serde(rename_all = "camelCase")]
     S3 {
         bucket: String,
@@ -141,6 +144,10 @@ pub enum StorageLocation {
         /// Allow a plain-HTTP endpoint; implied by an `http://` endpoint.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         allow_http: bool,
+        /// An AWS shared credentials file (mounted from a Secret) to read the keys
+        /// from; `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` override it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credentials_file: Option<String>,
     },
     /// An Azure Blob Storage container; secrets come from the environment variables
     /// named here.

@@ -1,5 +1,6 @@
 //! Translates our worker configuration into kafka-backup-core's `Config`, the library
-//! that does the Kafka work. Pure: the environment is passed in as a lookup function.
+//! that does the Kafka work. Pure but for reading an S3 credentials file: the
+//! environment is passed in as a lookup function.
 
 use std::path::Path;
 
@@ -55,6 +56,8 @@ pub enum ConfigError {
         "storage: the environment variable {0} named in the configuration is not set; it must hold a credential (from a Secret)"
     )]
     MissingCredential(String),
+    #[error("storage.credentialsFile {path}: {reason}")]
+    CredentialsFile { path: String, reason: String },
 }
 
 fn choice<T>(
@@ -467,21 +470,32 @@ pub fn storage(
             endpoint,
             path_style,
             allow_http,
-        } => StorageBackendConfig::S3 {
-            bucket: bucket.clone(),
-            region: region.clone(),
-            endpoint: endpoint.clone(),
-            // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the
+            credentials_file,
+        } => {
+            // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (read by
+            // the S3 client itself), a shared credentials file they override, or the
             // pod's identity; never from the configuration file.
-            access_key: None,
-            secret_key: None,
-            prefix: prefix.clone(),
-            path_style: *path_style,
-            allow_http: *allow_http
-                || endpoint
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("http://")),
-        },
+            let (access_key, secret_key) = match credentials_file {
+                Some(path) if env(super::config::ENV_S3_ACCESS_KEY_ID).is_none() => {
+                    let keys = s3_credentials_file(path, env)?;
+                    (Some(keys.access_key_id), Some(keys.secret_access_key))
+                }
+                _ => (None, None),
+            };
+            StorageBackendConfig::S3 {
+                bucket: bucket.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                access_key,
+                secret_key,
+                prefix: prefix.clone(),
+                path_style: *path_style,
+                allow_http: *allow_http
+                    || endpoint
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("http://")),
+            }
+        }
         StorageLocation::Azure {
             account,
             container,
@@ -521,6 +535,67 @@ pub fn storage(
         StorageLocation::Filesystem { path } => {
             StorageBackendConfig::Filesystem { path: path.into() }
         }
+    })
+}
+
+/// The access key pair of an AWS shared credentials file.
+#[derive(Debug, PartialEq, Eq)]
+pub struct S3Keys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// Reads the keys of an AWS shared credentials file: the profile named by
+/// `AWS_PROFILE`, else `default`, else the file's only profile. Temporary credentials
+/// (`aws_session_token`) are refused: the S3 client takes a session token only from
+/// `AWS_SESSION_TOKEN`, and one in a Secret expires within hours anyway.
+fn s3_credentials_file(
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<S3Keys, ConfigError> {
+    let fail = |reason: String| ConfigError::CredentialsFile {
+        path: path.to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    parse_s3_credentials(&text, env("AWS_PROFILE").as_deref()).map_err(fail)
+}
+
+/// [`s3_credentials_file`] on the file's text.
+pub fn parse_s3_credentials(text: &str, profile: Option<&str>) -> Result<S3Keys, String> {
+    let ini = ini::Ini::load_from_str(text)
+        .map_err(|e| format!("not an AWS shared credentials file: {e}"))?;
+    let profiles: Vec<&str> = ini.sections().flatten().collect();
+    let name = match profile {
+        Some(name) => name,
+        None if profiles.contains(&"default") => "default",
+        None if profiles.len() == 1 => profiles[0],
+        None => {
+            return Err(format!(
+                "has the profiles {} and no 'default'; name one in AWS_PROFILE (spec.env)",
+                profiles.join(", ")
+            ));
+        }
+    };
+    let section = ini
+        .section(Some(name))
+        .ok_or_else(|| format!("has no profile '{name}' (it has: {})", profiles.join(", ")))?;
+    if section.contains_key("aws_session_token") {
+        return Err(format!(
+            "profile '{name}' holds temporary credentials (aws_session_token), which expire; give long-lived keys or use the pod's identity (IAM role for its service account)"
+        ));
+    }
+    let key = |k: &str| {
+        section
+            .get(k)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| format!("profile '{name}' has no {k}"))
+    };
+    Ok(S3Keys {
+        access_key_id: key("aws_access_key_id")?,
+        secret_access_key: key("aws_secret_access_key")?,
     })
 }
 
@@ -740,6 +815,96 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_credentials_file_gives_the_keys_of_one_profile() {
+        let file = "# keys\n[ci]\naws_access_key_id = CI\naws_secret_access_key = ci-secret\n\n[default]\naws_access_key_id=DEF\naws_secret_access_key = def-secret\nregion = us-east-1\n";
+        let keys = |profile| parse_s3_credentials(file, profile);
+        assert_eq!(
+            keys(None),
+            Ok(S3Keys {
+                access_key_id: "DEF".into(),
+                secret_access_key: "def-secret".into()
+            })
+        );
+        assert_eq!(keys(Some("ci")).unwrap().access_key_id, "CI");
+        assert!(
+            keys(Some("prod"))
+                .unwrap_err()
+                .contains("no profile 'prod'")
+        );
+        let only = "[archive]\naws_access_key_id = A\naws_secret_access_key = s\n";
+        assert_eq!(
+            parse_s3_credentials(only, None).unwrap().access_key_id,
+            "A",
+            "the only profile"
+        );
+        let two = "[a]\naws_access_key_id = A\n[b]\naws_access_key_id = B\n";
+        let err = parse_s3_credentials(two, None).unwrap_err();
+        assert!(err.contains("AWS_PROFILE") && err.contains("a, b"), "{err}");
+        let half = "[default]\naws_access_key_id = A\n";
+        assert!(
+            parse_s3_credentials(half, None)
+                .unwrap_err()
+                .contains("no aws_secret_access_key")
+        );
+        let temporary =
+            "[default]\naws_access_key_id = A\naws_secret_access_key = s\naws_session_token = t\n";
+        assert!(
+            parse_s3_credentials(temporary, None)
+                .unwrap_err()
+                .contains("temporary credentials")
+        );
+    }
+
+    #[test]
+    fn the_key_variables_override_a_credentials_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(
+            &path,
+            "[default]\naws_access_key_id = FILE\naws_secret_access_key = file-secret\n",
+        )
+        .unwrap();
+        let location = StorageLocation::S3 {
+            bucket: "b".into(),
+            region: None,
+            prefix: None,
+            endpoint: None,
+            path_style: false,
+            allow_http: false,
+            credentials_file: Some(path.display().to_string()),
+        };
+        let keys = |env: &dyn Fn(&str) -> Option<String>| match storage(&location, env).unwrap() {
+            StorageBackendConfig::S3 {
+                access_key,
+                secret_key,
+                ..
+            } => (access_key, secret_key),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            keys(&no_env),
+            (Some("FILE".into()), Some("file-secret".into()))
+        );
+        let with_keys = |name: &str| (name == "AWS_ACCESS_KEY_ID").then(|| "ENV".to_string());
+        assert_eq!(
+            keys(&with_keys),
+            (None, None),
+            "left to the S3 client, which reads the variables"
+        );
+        let missing = StorageLocation::S3 {
+            bucket: "b".into(),
+            region: None,
+            prefix: None,
+            endpoint: None,
+            path_style: false,
+            allow_http: false,
+            credentials_file: Some("/nonexistent/credentials".into()),
+        };
+        let err = storage(&missing, &no_env).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/credentials"), "{err}");
+    }
+
+    #[test]
     fn s3_credentials_never_come_from_the_file() {
         let mut cfg = config();
         cfg.storage = StorageLocation::S3 {
@@ -749,6 +914,7 @@ mod tests {
             endpoint: Some("http://minio:9000".into()),
             path_style: true,
             allow_http: false,
+            credentials_file: None,
         };
         match backup_config(&cfg, &no_env).unwrap().storage {
             StorageBackendConfig::S3 {

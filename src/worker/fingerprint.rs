@@ -101,6 +101,7 @@ mod tests {
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 path_style: true,
                 allow_http: false,
+                credentials_file: None,
             },
             backup_id: "daily".into(),
             topics: crate::api::TopicSelector {

@@ -168,6 +168,7 @@ mod tests {
             endpoint: endpoint.map(Into::into),
             path_style: true,
             allow_http: false,
+            credentials_file: None,
         }
     }
 

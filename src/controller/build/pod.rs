@@ -121,6 +121,18 @@ fn storage_parts(
                 env.push(secret_env(wc::ENV_S3_ACCESS_KEY_ID, &id));
                 env.push(secret_env(wc::ENV_S3_SECRET_ACCESS_KEY, &secret));
             }
+            if let Some(file) = storage.s3.as_ref().and_then(|s| s.credentials_file()) {
+                volumes.push(secret_volume(
+                    "s3-credentials",
+                    &file.name,
+                    Some(vec![KeyToPath {
+                        key: file.key.clone(),
+                        path: wc::S3_CREDENTIALS_FILE.to_string(),
+                        mode: None,
+                    }]),
+                ));
+                mounts.push(mount("s3-credentials", wc::S3_CREDENTIALS_DIR, true));
+            }
         }
         StorageType::Azure => {
             if let Some(azure) = &storage.azure {

@@ -92,11 +92,13 @@ fn started_elsewhere(restore: &KafkaRestore, own_jobs: &[&Job]) -> Option<String
     if ours || !own_jobs.is_empty() || restore.is_completed() {
         return None;
     }
-    let reason = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == c::READY)
-        .map(|c| c.reason.as_str())?;
+    let ready = status.conditions.iter().find(|c| c.type_ == c::READY)?;
+    // This operator said so already (the status it wrote replaced the other operator's
+    // reason): the same words again.
+    if ready.reason == Waiting::StartedElsewhere.reason() {
+        return Some(ready.message.clone());
+    }
+    let reason = ready.reason.as_str();
     [c::RESTORE_RUNNING, c::RESTORE_FAILED].contains(&reason).then(|| {
         format!(
             "KafkaRestore '{}' was started by another operator (its status says {reason}), so running it here could write its records twice; to restore with this operator, delete it and create a new one",

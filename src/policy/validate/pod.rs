@@ -168,24 +168,34 @@ fn check_env(
         .as_ref()
         .and_then(|c| c.env.clone())
         .unwrap_or_default();
+    // In the order PodSettings applies them: a later list overrides an earlier one.
     let sources = [
+        ("spec.env", env.to_vec()),
         (
             "spec.template.env",
             template.env.clone().unwrap_or_default(),
         ),
         ("spec.template.container.env", container_env),
-        ("spec.env", env.to_vec()),
     ];
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for (field, vars) in &sources {
+        let mut here = std::collections::BTreeSet::new();
         for (i, var) in vars.iter().enumerate() {
             if let Err(e) = syntax::env_name(&var.name) {
                 review.violation(format!("{field}[{i}].name"), e);
             }
-            if let Some(first) = seen.insert(var.name.clone(), field) {
+            if !here.insert(var.name.as_str()) {
                 review.violation(
                     format!("{field}[{i}].name"),
-                    format!("'{}' is also set in {first}; set it once", var.name),
+                    format!("'{}' is set twice in this list; set it once", var.name),
+                );
+            } else if let Some(earlier) = seen.insert(var.name.clone(), field) {
+                review.warning(
+                    &format!("{field}[{i}].name"),
+                    format!(
+                        "'{}' is also set in {earlier}; this value is used (spec.template.container.env overrides spec.template.env, which overrides spec.env)",
+                        var.name
+                    ),
                 );
             }
         }

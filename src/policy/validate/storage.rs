@@ -148,7 +148,10 @@ fn check_s3(review: &mut Review, s3: &S3Storage) {
         (None, None) => {}
     }
     if let Some(creds) = &s3.credentials_secret {
-        if s3.access_key_secret.is_some() || s3.secret_key_secret.is_some() {
+        // A credentials file may stand beside accessKeySecret and secretKeySecret, which
+        // override it (as in strimzi-backup-operator); the two keys may not.
+        if creds.key.is_none() && (s3.access_key_secret.is_some() || s3.secret_key_secret.is_some())
+        {
             review.violation(
                 format!("{S}.credentialsSecret"),
                 "is another way to give the keys of accessKeySecret and secretKeySecret; give one of the two",
@@ -157,11 +160,16 @@ fn check_s3(review: &mut Review, s3: &S3Storage) {
         if let Err(e) = syntax::dns_subdomain(&creds.name) {
             review.violation(format!("{S}.credentialsSecret.name"), e);
         }
-        if creds.key.is_some() {
-            review.violation(
-                format!("{S}.credentialsSecret.key"),
-                "names an AWS shared credentials file, which the worker's S3 client does not read; give the keys with accessKeySecret and secretKeySecret, or credentialsSecret.accessKeyIdKey and secretAccessKeyKey",
-            );
+        if let Some(key) = &creds.key {
+            if let Err(e) = syntax::secret_key(key) {
+                review.violation(format!("{S}.credentialsSecret.key"), e);
+            }
+            if creds.access_key_id_key.is_some() || creds.secret_access_key_key.is_some() {
+                review.violation(
+                    format!("{S}.credentialsSecret.key"),
+                    "names a credentials file, and accessKeyIdKey and secretAccessKeyKey name the keys one by one; give one of the two forms",
+                );
+            }
         }
         for (field, key) in [
             ("accessKeyIdKey", &creds.access_key_id_key),

@@ -588,3 +588,116 @@ fn r7_backup_update_validates_the_new_spec_and_warns_on_storage_move() {
         Review::default()
     );
 }
+
+/// A variable in two lists is the later list's, with a warning naming both (as in
+/// strimzi-backup-operator's manifests); twice in one list is a mistake.
+#[test]
+fn a_variable_set_in_two_lists_warns_and_twice_in_one_is_refused() {
+    let var = |name: &str| EnvVar {
+        name: name.into(),
+        value: Some("x".into()),
+        ..Default::default()
+    };
+    let review = validate_backup(&KafkaBackup::test().with(|s| {
+        s.env = vec![var("RUST_LOG")];
+        s.template = Some(PodTemplate {
+            container: Some(crate::api::common::ContainerOverrides {
+                env: Some(vec![var("RUST_LOG")]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }));
+    assert!(review.is_allowed(), "{:?}", review.violations);
+    assert!(
+        review.warnings.iter().any(|w| w.starts_with(
+            "spec.template.container.env[0].name: 'RUST_LOG' is also set in spec.env; this value is used"
+        )),
+        "{:?}",
+        review.warnings
+    );
+    let twice = validate_backup(&KafkaBackup::test().with(|s| s.env = vec![var("TZ"), var("TZ")]));
+    assert!(refused_at(&twice, "spec.env[1].name").contains("set it once"));
+}
+
+#[test]
+fn an_s3_credentials_file_is_one_form_of_credentials_secret() {
+    let file = |s: &mut KafkaBackupSpec| {
+        s.storage.s3.as_mut().unwrap().credentials_secret = Some(S3CredentialsSecret {
+            name: "aws".into(),
+            key: Some("credentials".into()),
+            ..Default::default()
+        });
+    };
+    assert!(validate_backup(&KafkaBackup::test().with(file)).is_allowed());
+    let overridden = KafkaBackup::test().with(|s| {
+        file(s);
+        let s3 = s.storage.s3.as_mut().unwrap();
+        s3.access_key_secret = Some(SecretKeyRef {
+            name: "keys".into(),
+            key: "id".into(),
+        });
+        s3.secret_key_secret = Some(SecretKeyRef {
+            name: "keys".into(),
+            key: "secret".into(),
+        });
+    });
+    assert!(
+        validate_backup(&overridden).is_allowed(),
+        "the two key Secrets override the file"
+    );
+    let both_forms = KafkaBackup::test().with(|s| {
+        file(s);
+        let creds = s.storage.s3.as_mut().unwrap().credentials_secret.as_mut();
+        creds.unwrap().access_key_id_key = Some("id".into());
+    });
+    assert!(
+        refused_at(
+            &validate_backup(&both_forms),
+            "spec.storage.s3.credentialsSecret.key"
+        )
+        .contains("one of the two forms")
+    );
+}
+
+#[test]
+fn segment_encryption_can_only_be_declared_off() {
+    use crate::api::backup::{BackupEncryption, BackupTuning};
+    let with = |enabled: bool| {
+        validate_backup(&KafkaBackup::test().with(|s| {
+            s.backup = Some(BackupTuning {
+                encryption: Some(BackupEncryption {
+                    enabled,
+                    key_secret: Some(SecretKeyRef {
+                        name: "k".into(),
+                        key: "aes".into(),
+                    }),
+                }),
+                ..Default::default()
+            })
+        }))
+    };
+    assert!(refused_at(&with(true), "spec.backup.encryption.enabled").contains("encrypt at rest"));
+    let off = with(false);
+    assert!(off.is_allowed());
+    assert!(off.warnings[0].starts_with("spec.backup.encryption.keySecret: is not read"));
+}
+
+#[test]
+fn consumer_group_restore_without_a_list_sets_every_group_and_says_so() {
+    use crate::api::restore::RestoreConsumerGroups;
+    let with = |auto: Option<bool>| {
+        validate_restore(&KafkaRestore::test().with(|s| {
+            s.consumer_groups = Some(RestoreConsumerGroups {
+                restore: true,
+                auto,
+                ..Default::default()
+            })
+        }))
+    };
+    let implied = with(None);
+    assert!(implied.is_allowed());
+    assert!(implied.warnings[0].contains("every group of the backup's snapshot"));
+    assert!(refused_at(&with(Some(false)), "spec.consumerGroups.auto").contains("no group"));
+    assert_eq!(with(Some(true)), Review::default());
+}

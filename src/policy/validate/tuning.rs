@@ -111,6 +111,19 @@ pub(super) fn check_backup_tuning(review: &mut Review, tuning: &BackupTuning) {
             format!("'{start}' is not earliest or latest"),
         );
     }
+    if let Some(encryption) = &tuning.encryption {
+        if encryption.enabled {
+            review.violation(
+                format!("{B}.encryption.enabled"),
+                "kafka-backup-core does not encrypt segments, so nothing would be encrypted; encrypt at rest in the store (an S3 bucket's default SSE-S3 or SSE-KMS, Azure Storage Service Encryption, GCS's default or customer-managed keys) and remove spec.backup.encryption",
+            );
+        } else if encryption.key_secret.is_some() {
+            review.warning(
+                &format!("{B}.encryption.keySecret"),
+                "is not read: encryption is not enabled (and cannot be, see spec.backup.encryption)",
+            );
+        }
+    }
     if tuning.continuous == Some(true) {
         review.violation(
             format!("{B}.continuous"),
@@ -422,11 +435,18 @@ pub(super) fn check_restore_consumer_groups(
 ) {
     const G: &str = "spec.consumerGroups";
     let listed = !groups.groups.is_empty() || !groups.mapping.is_empty();
-    if groups.restore && !listed && groups.auto != Some(true) {
-        review.violation(
-            format!("{G}.restore"),
-            "says which groups by groups, mapping or auto: true; give one of them",
-        );
+    if groups.restore && !listed {
+        match groups.auto {
+            Some(false) => review.violation(
+                format!("{G}.auto"),
+                "is false and neither groups nor mapping is given, so no group would be set; list groups or mapping, set auto: true, or set restore: false",
+            ),
+            None => review.warning(
+                &format!("{G}.restore"),
+                "sets every group of the backup's snapshot, as auto: true does; list groups or mapping to set fewer",
+            ),
+            Some(true) => {}
+        }
     }
     if !groups.restore && (listed || groups.auto == Some(true)) {
         review.warning(

@@ -811,7 +811,7 @@ fn r1_a_restore_started_by_another_operator_is_not_run_again() {
             }))
             .expect("strimzi-backup-operator's status reads"),
         );
-        let plan = Case::new(restore).plan();
+        let plan = Case::new(restore.clone()).plan();
         assert!(
             plan.create_job.is_none() && plan.create_pvc.is_none(),
             "{reason}"
@@ -827,6 +827,19 @@ fn r1_a_restore_started_by_another_operator_is_not_run_again() {
         assert!(
             message.contains("delete it and create a new one"),
             "{message}"
+        );
+        // The next reconcile reads the status this one wrote: still never run.
+        let mut again = restore;
+        again.status = Some(plan.status.clone());
+        let replan = Case::new(again).plan();
+        assert!(
+            replan.create_job.is_none() && replan.create_pvc.is_none(),
+            "{reason}, second reconcile"
+        );
+        assert_eq!(condition(&replan, "Ready"), ("False", "StartedElsewhere"));
+        assert_eq!(
+            replan.status, plan.status,
+            "the same status again: nothing to write (R3)"
         );
     }
     let mut done = KafkaRestore::test();
