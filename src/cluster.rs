@@ -184,21 +184,33 @@ fn failure(error: &kube::Error, address: &str) -> ConnectError {
 
 /// Loads the configuration (kubeconfig or in-cluster), connects, and checks that both
 /// CRDs can be listed. Returns the client and the server's version.
-pub async fn connect() -> Result<(Client, String), ConnectError> {
+/// Every request the client sends is first shown to `on_request` (the controller counts
+/// them).
+pub async fn connect(
+    on_request: impl Fn(&http::Request<kube::client::Body>) + Clone + Send + Sync + 'static,
+) -> Result<(Client, String), ConnectError> {
     let config = Config::infer().await.map_err(|error| ConnectError {
         cause: Cause::NoConfiguration,
         address: None,
         detail: error_chain(&error),
     })?;
     let address = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|error| {
-        let mut failed = failure(&error, &address);
-        if failed.cause == Cause::Other {
-            // Building a client fails on unusable TLS material, before any connection.
-            failed.cause = Cause::Tls;
-        }
-        failed
-    })?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .map_err(|error| {
+            let mut failed = failure(&error, &address);
+            if failed.cause == Cause::Other {
+                // Building a client fails on unusable TLS material, before any connection.
+                failed.cause = Cause::Tls;
+            }
+            failed
+        })?
+        .with_layer(&tower::util::MapRequestLayer::new(
+            move |request: http::Request<kube::client::Body>| {
+                on_request(&request);
+                request
+            },
+        ))
+        .build();
     let version = client
         .apiserver_version()
         .await

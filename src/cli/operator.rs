@@ -162,7 +162,11 @@ async fn run_controller(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> TaskResult {
     let client = loop {
-        match cluster::connect().await {
+        let counter = metrics.clone();
+        let on_request = move |request: &http::Request<kube::client::Body>| {
+            counter.requested(request.method(), request.uri())
+        };
+        match cluster::connect(on_request).await {
             Ok((client, version)) => {
                 tracing::info!(server = %version, "connected to the Kubernetes API");
                 break client;

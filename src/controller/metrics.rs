@@ -21,6 +21,12 @@ struct WriteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    verb: &'static str,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
     kind: &'static str,
     class: &'static str,
@@ -34,6 +40,7 @@ pub struct ControllerMetrics {
     duration: Family<KindLabel, Histogram>,
     jobs_created: Family<KindLabel, Counter>,
     writes: Family<WriteLabels, Counter>,
+    requests: Family<RequestLabels, Counter>,
 }
 
 impl ControllerMetrics {
@@ -47,6 +54,7 @@ impl ControllerMetrics {
             }),
             jobs_created: Family::default(),
             writes: Family::default(),
+            requests: Family::default(),
         };
         let sub = registry.sub_registry_with_prefix("controller");
         sub.register(
@@ -74,7 +82,20 @@ impl ControllerMetrics {
             "Writes to the API server that succeeded, by verb and kind of object",
             metrics.writes.clone(),
         );
+        sub.register(
+            "api_requests",
+            "Requests the controller sent to the API server, reads and watches included, by verb and resource",
+            metrics.requests.clone(),
+        );
         metrics
+    }
+
+    /// Counts one request the controller's client sends (see [`request_kind`]).
+    pub fn requested(&self, method: &http::Method, uri: &http::Uri) {
+        let (verb, kind) = request_kind(method, uri.path(), uri.query());
+        self.requests
+            .get_or_create(&RequestLabels { verb, kind })
+            .inc();
     }
 
     /// Counts one reconcile and, when it failed, its error class.
@@ -107,5 +128,138 @@ impl ControllerMetrics {
                 kind: kind.to_string(),
             })
             .inc();
+    }
+}
+
+/// The verb and resource of a request to the API server, from its method and path:
+/// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete` or `deletecollection`,
+/// and the resource's plural with its subresource (`kafkarestores/status`); paths that
+/// name no resource (`/version`, discovery) count as `discovery`. Pure.
+pub fn request_kind(
+    method: &http::Method,
+    path: &str,
+    query: Option<&str>,
+) -> (&'static str, String) {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // After `/api/v1` or `/apis/<group>/<version>`.
+    let rest = match segments.as_slice() {
+        ["api", _, rest @ ..] => rest,
+        ["apis", _, _, rest @ ..] => rest,
+        _ => &[][..],
+    };
+    let rest = match rest {
+        ["namespaces", _, resource, tail @ ..] => {
+            let mut all = vec![*resource];
+            all.extend_from_slice(tail);
+            all
+        }
+        other => other.to_vec(),
+    };
+    let Some((resource, tail)) = rest.split_first() else {
+        return ("discovery", "discovery".into());
+    };
+    let named = !tail.is_empty();
+    let kind = match tail.get(1) {
+        Some(sub) => format!("{resource}/{sub}"),
+        None => resource.to_string(),
+    };
+    let watch = query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair == "watch=true" || pair == "watch=1")
+    });
+    let verb = match *method {
+        http::Method::GET if watch => "watch",
+        http::Method::GET if named => "get",
+        http::Method::GET => "list",
+        http::Method::POST => "create",
+        http::Method::PUT => "update",
+        http::Method::PATCH => "patch",
+        http::Method::DELETE if named => "delete",
+        http::Method::DELETE => "deletecollection",
+        _ => "other",
+    };
+    (verb, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_kind;
+    use http::Method;
+
+    #[test]
+    fn requests_are_counted_by_verb_and_resource() {
+        let cases = [
+            (
+                Method::GET,
+                "/api/v1/namespaces/kafka/persistentvolumeclaims",
+                Some("labelSelector=a%3Db"),
+                "list",
+                "persistentvolumeclaims",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/kafka/pods",
+                Some("labelSelector=x&watch=true&timeoutSeconds=290"),
+                "watch",
+                "pods",
+            ),
+            (
+                Method::GET,
+                "/apis/batch/v1/namespaces/kafka/jobs/r-restore-1",
+                None,
+                "get",
+                "jobs",
+            ),
+            (
+                Method::GET,
+                "/apis/kafkabackup.com/v1alpha1/kafkarestores",
+                Some("watch=1"),
+                "watch",
+                "kafkarestores",
+            ),
+            (
+                Method::PATCH,
+                "/apis/kafkabackup.com/v1alpha1/namespaces/kafka/kafkarestores/r/status",
+                Some("fieldManager=x"),
+                "patch",
+                "kafkarestores/status",
+            ),
+            (
+                Method::POST,
+                "/apis/batch/v1/namespaces/kafka/jobs",
+                None,
+                "create",
+                "jobs",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/kafka/configmaps/r-config",
+                None,
+                "delete",
+                "configmaps",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/kafka",
+                None,
+                "get",
+                "namespaces",
+            ),
+            (
+                Method::PUT,
+                "/apis/coordination.k8s.io/v1/namespaces/ops/leases/kafka-backup-operator",
+                None,
+                "update",
+                "leases",
+            ),
+            (Method::GET, "/version", None, "discovery", "discovery"),
+        ];
+        for (method, path, query, verb, kind) in cases {
+            assert_eq!(
+                request_kind(&method, path, query),
+                (verb, kind.to_string()),
+                "{method} {path}"
+            );
+        }
     }
 }
