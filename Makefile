@@ -65,6 +65,7 @@ bench:
 	$(CARGO) bench --bench cache_memory
 	$(CARGO) bench --bench worker_throughput
 	benches/load.sh
+	benches/api_load.sh
 
 image:
 	image/build.sh $(IMAGE)

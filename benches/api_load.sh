@@ -19,7 +19,7 @@ if [ -z "${KUBECONFIG:-}" ] || ! kubectl get --raw /readyz >/dev/null 2>&1; then
   exit 0
 fi
 cargo build --release -q --bin kafka-backup-operator
-BIN=target/release/kafka-backup-operator
+BIN=${CARGO_TARGET_DIR:-target}/release/kafka-backup-operator
 work=$(mktemp -d)
 pid=""
 cleanup() {
@@ -64,15 +64,28 @@ namespace() {
 seconds() { python3 -c 'import time; print(time.monotonic())'; }
 elapsed() { python3 -c "print(f'{$(seconds) - $1:.1f}')"; }
 
+report() { printf '%-40s %s\n' "$1" "$2"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+# Deletes namespace $1 and prints how long it took, or that it had not finished.
+delete_namespace() {
+  local t
+  t=$(seconds)
+  if kubectl delete namespace "$1" --wait=true --timeout="${DELETE_TIMEOUT:-600s}" >/dev/null 2>&1; then
+    elapsed "$t"
+  else
+    echo "not finished after ${DELETE_TIMEOUT:-600s}"
+  fi
+}
+
+report restores "$RESTORES"
 # Without a controller.
 namespace kbo-load-idle
 manifests kbo-load-idle >"$work/idle.yaml"
 t=$(seconds)
 kubectl apply -f "$work/idle.yaml" >/dev/null
 apply_idle=$(elapsed "$t")
-t=$(seconds)
-kubectl delete namespace kbo-load-idle --wait=true --timeout=900s >/dev/null
-delete_idle=$(elapsed "$t")
+report "apply, no controller" "$apply_idle s"
+report "namespace deletion, no controller" "$(delete_namespace kbo-load-idle) s"
 
 # With the controller.
 namespace kbo-load-op
@@ -91,6 +104,7 @@ requests() { # sum of controller_api_requests_total, optionally of one verb
     awk -v verb="${1:-}" '/^controller_api_requests_total/ && (verb == "" || index($0, "verb=\"" verb "\"")) {s += $NF} END {print s + 0}'
 }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status"; }
+per_restore() { python3 -c "print(f'{($1) / $RESTORES:.3f}')"; }
 
 namespace kbo-load-run
 manifests kbo-load-run >"$work/run.yaml"
@@ -99,6 +113,7 @@ lists_before=$(requests list)
 t=$(seconds)
 kubectl apply -f "$work/run.yaml" >/dev/null
 apply_run=$(elapsed "$t")
+report "apply, controller running" "$apply_run s ($(ratio "$apply_run" "$apply_idle")x)"
 t=$(seconds)
 jobs=0
 for _ in $(seq 1 1800); do
@@ -106,30 +121,15 @@ for _ in $(seq 1 1800); do
   [ "$jobs" -ge "$RESTORES" ] && break
   sleep 1
 done
-all_jobs=$(elapsed "$t")
+report "end of apply to every Job" "$(elapsed "$t") s ($jobs Jobs)"
 sleep 10 # status writes after the last Job
 settled=$(requests)
-lists_settled=$(requests list)
-rss_settled=$(rss_mib)
+report "API requests per restore to settle" "$(per_restore "$settled - $before") (LIST $(per_restore "$(requests list) - $lists_before"))"
+report "controller RSS, settled" "$(rss_mib) MiB"
 sleep 60
-idle=$(requests)
-t=$(seconds)
-kubectl delete namespace kbo-load-run --wait=true --timeout=900s >/dev/null
-delete_run=$(elapsed "$t")
-rss_peak=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
-timeouts=$(grep -c "did not answer within" "$work/operator.log" || true)
-errors=$(grep -c -i " warn\| error" "$work/operator.log" || true)
-
-python3 - <<PY
-n = $RESTORES
-print(f"restores                          {n}")
-print(f"apply, no controller              {$apply_idle} s")
-print(f"apply, controller running         {$apply_run} s  ({$apply_run / $apply_idle:.2f}x)")
-print(f"end of apply to every Job         {$all_jobs} s  ({$jobs} Jobs)")
-print(f"API requests per restore, settle  {($settled - $before) / n:.2f}  (LIST {($lists_settled - $lists_before) / n:.2f})")
-print(f"API requests per restore, idle 60 s {($idle - $settled) / n:.3f}")
-print(f"controller RSS settled / peak     {$rss_settled} / {$rss_peak} MiB")
-print(f"namespace deletion, no controller {$delete_idle} s")
-print(f"namespace deletion, controller    {$delete_run} s")
-print(f"API timeouts logged               {$timeouts}  (warnings and errors: {$errors})")
-PY
+report "API requests per restore, idle minute" "$(per_restore "$(requests) - $settled")"
+report "namespace deletion, controller running" "$(delete_namespace kbo-load-run) s"
+report "controller RSS, peak" "$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status") MiB"
+report "API timeouts logged" "$(grep -c "did not answer within" "$work/operator.log" || true)"
+report "reconcile failures logged" "$(grep -c "reconcile failed" "$work/operator.log" || true)"
+cp "$work/operator.log" "${OPERATOR_LOG:-/dev/null}"

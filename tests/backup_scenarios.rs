@@ -324,7 +324,7 @@ async fn run(scenario: Scenario) {
     let client = kube::Client::new(service, "default");
     let server = tokio::spawn(serve(handle, scenario.script()));
     let backup: KafkaBackup = serde_json::from_value(scenario.backup()).unwrap();
-    reconcile_backup(Arc::new(backup), context(client, vec![]))
+    reconcile_backup(Arc::new(backup), context(client, Cached::default()))
         .await
         .unwrap_or_else(|e| panic!("{scenario:?}: {e}"));
     let sent = server.await.unwrap();

@@ -42,7 +42,6 @@ fn conflict(kind: &str, name: &str) -> Value {
 }
 
 const NS: &str = "/apis/kafkabackup.com/v1alpha1/namespaces/kafka";
-const SELECTOR: &str = "labelSelector=kafkabackup.com%2Frestore%3Drestore-orders";
 /// The restore's label and our managed-by label: what the operator made.
 const MANAGED: &str = "labelSelector=kafkabackup.com%2Frestore%3Drestore-orders%2Capp.kubernetes.io%2Fmanaged-by%3Dkafka-backup-operator";
 
@@ -63,20 +62,10 @@ fn child(kind: &str, name: &str, owner_kind: &str, uid: &str) -> Value {
 }
 
 /// The requests of a first reconcile, up to and including the Job creation.
+/// The PVCs, the Jobs and the KafkaBackup come from the caches; the decision to create is
+/// confirmed live, by name.
 fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
     vec![
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
-            StatusCode::OK,
-            list("PersistentVolumeClaimList"),
-        ),
-        expect(
-            Method::GET,
-            format!("{NS}/kafkabackups/daily-backup"),
-            StatusCode::OK,
-            backup(),
-        ),
         // R1: the decision to create is confirmed live, not from the cache.
         expect(
             Method::GET,
@@ -84,11 +73,19 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
             StatusCode::OK,
             restore(),
         ),
+        // Jobs are read by their names, from the current attempt (none yet: the first)
+        // until a name after it is free.
         expect(
             Method::GET,
-            format!("/apis/batch/v1/namespaces/kafka/jobs?&{SELECTOR}"),
-            StatusCode::OK,
-            list("JobList"),
+            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::GET,
+            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-2",
+            StatusCode::NOT_FOUND,
+            not_found(),
         ),
         expect(
             Method::GET,
@@ -174,6 +171,39 @@ enum Scenario {
 }
 
 impl Scenario {
+    /// What the caches hold: daily-backup and, for a deleted restore, its Job, the Job of
+    /// an earlier restore of the same name, a user's Job that copied our labels, and its
+    /// report PVC.
+    fn cached(self) -> Cached {
+        match self {
+            Scenario::Deleted => {
+                let mut users = child("Job", "orders-by-hand", "KafkaRestore", "uid-r");
+                users["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("ownerReferences");
+                let jobs = [
+                    child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r"),
+                    child("Job", "restore-orders-restore-9", "KafkaRestore", "uid-old"),
+                    users,
+                ];
+                let pvc = child(
+                    "PersistentVolumeClaim",
+                    "restore-orders-report-x7k2p",
+                    "KafkaRestore",
+                    "uid-r",
+                );
+                cached(
+                    jobs.into_iter()
+                        .map(|j| serde_json::from_value(j).unwrap())
+                        .collect(),
+                    json!({"items": [pvc]}),
+                )
+            }
+            _ => cached_backup(),
+        }
+    }
+
     /// The restore the reconcile starts from, and the script of the mocked API.
     fn input(self) -> (Value, Vec<Expect>) {
         match self {
@@ -235,100 +265,36 @@ impl Scenario {
                 deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
                 deleting["metadata"]["finalizers"] =
                     json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
-                let job = "restore-orders-restore-1";
-                // A user's ConfigMap with our labels copied onto it, and a Job of an earlier restore
-                // of the same name: neither was made for this restore, both stay.
-                let mut users_config = child("ConfigMap", "orders-notes", "KafkaRestore", "uid-r");
-                users_config["metadata"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("ownerReferences");
-                let earlier_job =
-                    child("Job", "restore-orders-restore-9", "KafkaRestore", "uid-old");
+                // The Jobs and the PVC come from the caches (see `cached`): no LIST. The Job of an
+                // earlier restore of the same name stays; the pods go with their Job.
                 let script = vec![
                     expect(
-                        Method::GET,
-                        format!("/apis/batch/v1/namespaces/kafka/jobs?&{MANAGED}"),
-                        StatusCode::OK,
-                        items(
-                            "JobList",
-                            vec![child("Job", job, "KafkaRestore", "uid-r"), earlier_job],
-                        ),
-                    ),
-                    expect(
                         Method::DELETE,
-                        format!("/apis/batch/v1/namespaces/kafka/jobs/{job}?"),
+                        "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1?",
                         StatusCode::OK,
                         json!({}),
                     ),
                     expect(
-                        Method::GET,
-                        format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
-                        StatusCode::OK,
-                        items(
-                            "PodList",
-                            vec![
-                                child(
-                                    "Pod",
-                                    "restore-orders-restore-1-abcde",
-                                    "Job",
-                                    &format!("uid-{job}"),
-                                ),
-                                child(
-                                    "Pod",
-                                    "restore-orders-restore-9-fghij",
-                                    "Job",
-                                    "uid-restore-orders-restore-9",
-                                ),
-                            ],
-                        ),
-                    ),
-                    expect(
                         Method::DELETE,
-                        "/api/v1/namespaces/kafka/pods/restore-orders-restore-1-abcde?",
+                        "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
                         StatusCode::OK,
                         json!({}),
                     ),
+                    // The ConfigMap is read by its name first: only ours is deleted.
                     expect(
                         Method::GET,
-                        format!("/api/v1/namespaces/kafka/configmaps?&{MANAGED}"),
+                        "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config",
                         StatusCode::OK,
-                        items(
-                            "ConfigMapList",
-                            vec![
-                                child(
-                                    "ConfigMap",
-                                    "restore-orders-restore-config",
-                                    "KafkaRestore",
-                                    "uid-r",
-                                ),
-                                users_config,
-                            ],
+                        child(
+                            "ConfigMap",
+                            "restore-orders-restore-config",
+                            "KafkaRestore",
+                            "uid-r",
                         ),
                     ),
                     expect(
                         Method::DELETE,
                         "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?",
-                        StatusCode::OK,
-                        json!({}),
-                    ),
-                    expect(
-                        Method::GET,
-                        format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{MANAGED}"),
-                        StatusCode::OK,
-                        items(
-                            "PersistentVolumeClaimList",
-                            vec![child(
-                                "PersistentVolumeClaim",
-                                "restore-orders-report-x7k2p",
-                                "KafkaRestore",
-                                "uid-r",
-                            )],
-                        ),
-                    ),
-                    expect(
-                        Method::DELETE,
-                        "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
                         StatusCode::OK,
                         json!({}),
                     ),
@@ -387,7 +353,7 @@ impl Scenario {
     fn verify(self, sent: &[Value]) {
         match self {
             Scenario::FirstReconcile => {
-                let pvc = &sent[5];
+                let pvc = &sent[4];
                 let pvc_name = pvc["metadata"]["name"].as_str().unwrap();
                 assert!(
                     pvc_name.starts_with("restore-orders-report-")
@@ -396,7 +362,7 @@ impl Scenario {
                 );
                 assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
 
-                let job = &sent[8];
+                let job = &sent[7];
                 assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
                 assert_eq!(job["spec"]["backoffLimit"], 0);
                 assert_eq!(
@@ -404,32 +370,32 @@ impl Scenario {
                     "restore-orders"
                 );
 
-                let status = &sent[9]["status"];
+                let status = &sent[8]["status"];
                 assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
                 assert_eq!(status["restore"]["attempt"], 1);
                 assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
-                assert_eq!(sent[10]["reason"], "RestoreRunning");
+                assert_eq!(sent[9]["reason"], "RestoreRunning");
 
-                let labels = &sent[11]["metadata"]["labels"];
+                let labels = &sent[10]["metadata"]["labels"];
                 assert_eq!(
                     labels["kafkabackup.com/restore-job-name"],
                     "restore-orders-restore-1"
                 );
                 assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
                 assert!(
-                    sent[11]["metadata"].get("finalizers").is_none(),
+                    sent[10]["metadata"].get("finalizers").is_none(),
                     "the label patch never touches finalizers"
                 );
             }
             Scenario::AlreadyExists => {
                 // Exactly one create was sent, and the status records that Job.
                 assert_eq!(
-                    sent[10]["status"]["restore"]["jobName"],
+                    sent[9]["status"]["restore"]["jobName"],
                     "restore-orders-restore-1"
                 );
             }
             Scenario::ForeignJobInTheWay => {
-                let conditions = &sent[10]["status"]["conditions"];
+                let conditions = &sent[9]["status"]["conditions"];
                 assert_eq!(conditions[0]["type"], "Ready");
                 assert_eq!(conditions[0]["reason"], "NameConflict");
                 assert_eq!(conditions[1]["type"], "RestoreComplete");
@@ -440,11 +406,11 @@ impl Scenario {
                         .unwrap()
                         .contains("uid-of-an-earlier-restore")
                 );
-                assert_eq!(sent[11]["type"], "Warning");
-                assert_eq!(sent[11]["reason"], "NameConflict");
+                assert_eq!(sent[10]["type"], "Warning");
+                assert_eq!(sent[10]["reason"], "NameConflict");
             }
             Scenario::Deleted => {
-                for delete in [1, 3, 5, 7] {
+                for delete in [0, 1, 3] {
                     assert_eq!(
                         sent[delete]["propagationPolicy"], "Background",
                         "{}",
@@ -453,7 +419,7 @@ impl Scenario {
                 }
                 // The finalizer patch tests that ours is where it was and removes only it.
                 assert_eq!(
-                    sent[8],
+                    sent[4],
                     json!([
                         {"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"},
                         {"op": "remove", "path": "/metadata/finalizers/1"}
@@ -488,14 +454,28 @@ impl Scenario {
     }
 }
 
-/// Runs one reconcile of the scenario, with an empty Job cache, and checks what was sent.
+/// Caches holding daily-backup, and the Jobs and PVCs given.
+fn cached(jobs: Vec<Job>, pvcs: Value) -> Cached {
+    Cached {
+        jobs,
+        pvcs: serde_json::from_value(pvcs["items"].clone()).unwrap(),
+        backups: vec![serde_json::from_value(backup()).unwrap()],
+        restores: vec![],
+    }
+}
+
+fn cached_backup() -> Cached {
+    cached(vec![], list("PersistentVolumeClaimList"))
+}
+
+/// Runs one reconcile of the scenario, with caches holding only daily-backup, and checks what was sent.
 async fn run(scenario: Scenario) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let (restore, script) = scenario.input();
     let server = tokio::spawn(serve(handle, script));
     let restore: KafkaRestore = serde_json::from_value(restore).unwrap();
-    reconcile_restore(Arc::new(restore), context(client, vec![]))
+    reconcile_restore(Arc::new(restore), context(client, scenario.cached()))
         .await
         .unwrap_or_else(|e| panic!("{scenario:?}: {e}"));
     let sent = server.await.unwrap();
@@ -557,60 +537,35 @@ fn pvc_list() -> Value {
 }
 
 #[tokio::test]
-async fn r3_steady_state_issues_no_write() {
+async fn r3_steady_state_issues_no_request() {
     // First pass: the running Job is in the cache; labels and status are written.
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
-    let script = vec![
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
-            StatusCode::OK,
-            pvc_list(),
-        ),
-        expect(
-            Method::GET,
-            format!("{NS}/kafkabackups/daily-backup"),
-            StatusCode::OK,
-            backup(),
-        ),
-    ];
-    let script = script.into_iter().chain(status_event_labels()).collect();
-    let server = tokio::spawn(serve(handle, script));
+    let server = tokio::spawn(serve(handle, status_event_labels()));
     let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
     reconcile_restore(
         Arc::new(restore.clone()),
-        context(client, vec![running_job()]),
+        context(client, cached(vec![running_job()], pvc_list())),
     )
     .await
     .unwrap();
     let sent = server.await.unwrap();
 
-    // Second pass with what was written: reads only.
+    // Second pass with what was written: everything read comes from the caches, so a
+    // settled restore costs the API server nothing, neither a write nor a LIST or GET.
     let mut settled = restore.clone();
-    let labels = sent[4]["metadata"]["labels"].clone();
+    let labels = sent[2]["metadata"]["labels"].clone();
     settled.metadata.labels = Some(serde_json::from_value(labels).unwrap());
-    settled.status = Some(serde_json::from_value(sent[2]["status"].clone()).unwrap());
+    settled.status = Some(serde_json::from_value(sent[0]["status"].clone()).unwrap());
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
-    let script = vec![
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims?&{SELECTOR}"),
-            StatusCode::OK,
-            pvc_list(),
-        ),
-        expect(
-            Method::GET,
-            format!("{NS}/kafkabackups/daily-backup"),
-            StatusCode::OK,
-            backup(),
-        ),
-    ];
-    let server = tokio::spawn(serve(handle, script));
-    reconcile_restore(Arc::new(settled), context(client, vec![running_job()]))
-        .await
-        .unwrap();
+    let server = tokio::spawn(serve(handle, vec![]));
+    reconcile_restore(
+        Arc::new(settled),
+        context(client, cached(vec![running_job()], pvc_list())),
+    )
+    .await
+    .unwrap();
     server.await.unwrap();
 }
 
@@ -711,7 +666,7 @@ async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
     let mut registry = prometheus_client::registry::Registry::default();
     reconcile_backup(
         Arc::new(backup),
-        context_counting(client, vec![], &mut registry),
+        context_counting(client, Cached::default(), &mut registry),
     )
     .await
     .unwrap();
@@ -775,7 +730,7 @@ async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
     ]);
     let server = tokio::spawn(serve(handle, script));
     let settled: KafkaBackup = serde_json::from_value(backup_in_progress(status)).unwrap();
-    reconcile_backup(Arc::new(settled), context(client, vec![]))
+    reconcile_backup(Arc::new(settled), context(client, Cached::default()))
         .await
         .unwrap();
     let sent = server.await.unwrap();

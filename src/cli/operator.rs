@@ -48,6 +48,14 @@ pub struct ControllerArgs {
     /// left out.
     #[arg(long = "watch-namespace", env = "KAFKA_BACKUP_WATCH_NAMESPACE")]
     watch_namespace: Option<String>,
+    /// Reconciles run at the same time, per kind: bounds the controller's load on the
+    /// API server when thousands of resources change at once (0: no bound).
+    #[arg(
+        long,
+        env = "KAFKA_BACKUP_MAX_CONCURRENT_RECONCILES",
+        default_value_t = 8
+    )]
+    max_concurrent_reconciles: u16,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -220,6 +228,7 @@ async fn run_controller(
                 Some(namespace) => Scope::Namespace(namespace.clone()),
                 None => Scope::Cluster,
             },
+            args.max_concurrent_reconciles,
             health.clone(),
             stop.clone(),
         )

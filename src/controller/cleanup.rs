@@ -11,20 +11,23 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Resource, ResourceExt};
 
-use crate::constants::FINALIZER;
-use crate::controller::Context;
-use crate::controller::calls::delete_owned;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::constants::{FINALIZER, LABEL_RESTORE};
+use crate::controller::calls::{delete, delete_owned, get_opt};
 use crate::controller::error::{Error, Result};
 use crate::controller::names;
+use crate::controller::{Context, ownership};
 
 /// The frame of both reconcilers: our finalizer around `apply` and the cleanup of the
-/// children labelled by `selector` (R4), and the reconcile metrics.
+/// children (R4): a restore's by name, a backup's labelled by `selector`; and the
+/// reconcile metrics.
 pub(crate) async fn with_cleanup<K, Fut>(
     resource: Arc<K>,
     ctx: &Context,
     kind: &'static str,
     selector: &str,
-    has_report_pvc: bool,
+    is_restore: bool,
     apply: impl FnOnce(Arc<K>) -> Fut,
 ) -> Result<Action>
 where
@@ -37,24 +40,34 @@ where
 {
     let started = Instant::now();
     let namespace = resource.namespace().unwrap_or_default();
+    let uid = resource.meta().uid.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
     let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {
             finalizer::Event::Apply(resource) => apply(resource).await,
             finalizer::Event::Cleanup(resource) => {
-                cleanup(
-                    ctx,
-                    &namespace,
-                    selector,
-                    resource.meta().uid.as_deref(),
-                    has_report_pvc,
-                )
-                .await
+                let uid = resource.meta().uid.as_deref();
+                if is_restore {
+                    cleanup_restore(ctx, &namespace, &resource.name_any(), uid).await
+                } else {
+                    cleanup(ctx, &namespace, selector, uid).await
+                }
             }
         }
     })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
+    .await;
+    let result = match result {
+        // A second pass over an object whose finalizer the first pass removed (its cache
+        // entry not yet gone): the object is deleted, nothing is left to do.
+        Err(finalizer::Error::RemoveFinalizer(kube::Error::Api(status))) if status.code == 404 => {
+            tracing::debug!(%namespace, "already deleted");
+            Ok(Action::await_change())
+        }
+        other => other.map_err(|e| Error::Finalizer(Box::new(e))),
+    };
+    if result.is_ok() {
+        ctx.failures.succeeded(&uid);
+    }
     ctx.metrics.reconciled(
         kind,
         started.elapsed(),
@@ -63,18 +76,17 @@ where
     result
 }
 
-/// Removes everything the operator made for a resource (R4): its Jobs and CronJobs with
-/// Background propagation, the pods of those Jobs (finished ones too), its ConfigMaps
-/// and, for a restore, the report PVC. "Made for it" means our managed-by label and a
-/// controller owner reference with its UID (for pods and CronJob runs: with the UID of
-/// one of its Jobs or CronJobs); a user's object that merely carries our labels stays.
-/// The finalizer helper then removes only our finalizer.
+/// Removes everything the operator made for a KafkaBackup (R4): its Jobs and CronJobs
+/// with Background propagation, the pods of those Jobs (finished ones too) and its
+/// ConfigMaps. "Made for it" means our managed-by label and a controller owner reference
+/// with its UID (for pods and CronJob runs: with the UID of one of its Jobs or
+/// CronJobs); a user's object that merely carries our labels stays. The finalizer helper
+/// then removes only our finalizer.
 pub(crate) async fn cleanup(
     ctx: &Context,
     namespace: &str,
     selector: &str,
     owner_uid: Option<&str>,
-    restore: bool,
 ) -> Result<Action> {
     let list = ListParams::default().labels(&format!(
         "{selector},{}={}",
@@ -84,12 +96,10 @@ pub(crate) async fn cleanup(
     let client = ctx.client.clone();
     let mut owners: Vec<String> = owner_uid.map(str::to_string).into_iter().collect();
     let mut deleted = 0;
-    if !restore {
-        let cronjobs = Api::<CronJob>::namespaced(client.clone(), namespace);
-        for cronjob in delete_owned(&ctx.metrics, &cronjobs, &list, &owners).await? {
-            owners.extend(cronjob.uid());
-            deleted += 1;
-        }
+    let cronjobs = Api::<CronJob>::namespaced(client.clone(), namespace);
+    for cronjob in delete_owned(&ctx.metrics, &cronjobs, &list, &owners).await? {
+        owners.extend(cronjob.uid());
+        deleted += 1;
     }
     let jobs = Api::<Job>::namespaced(client.clone(), namespace);
     let deleted_jobs = delete_owned(&ctx.metrics, &jobs, &list, &owners).await?;
@@ -101,16 +111,63 @@ pub(crate) async fn cleanup(
     deleted += delete_owned(&ctx.metrics, &pods, &list, &job_uids)
         .await?
         .len();
-    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), namespace);
+    let config_maps = Api::<ConfigMap>::namespaced(client, namespace);
     deleted += delete_owned(&ctx.metrics, &config_maps, &list, &owners)
         .await?
         .len();
-    if restore {
-        let pvcs = Api::<PersistentVolumeClaim>::namespaced(client, namespace);
-        deleted += delete_owned(&ctx.metrics, &pvcs, &list, &owners)
-            .await?
-            .len();
-    }
     tracing::info!(%namespace, %selector, deleted, "cleaned up");
+    Ok(Action::await_change())
+}
+
+/// Removes what the operator made for a KafkaRestore (R4), by name, without a LIST: its
+/// Jobs and report PVCs as the caches hold them and its ConfigMap (read by its derived
+/// name first: a user's ConfigMap of that name stays), deleted with Background
+/// propagation. Each carries a controller owner reference to the restore, so the
+/// garbage collector removes the Jobs' pods, and anything made so recently that the
+/// caches had not seen it, once the restore is gone. Deleting a namespace with thousands
+/// of restores so costs a few requests per restore, and a namespace that is being
+/// deleted answers them without errors to retry.
+pub(crate) async fn cleanup_restore(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    owner_uid: Option<&str>,
+) -> Result<Action> {
+    ctx.caches.ready().await?;
+    let client = ctx.client.clone();
+    let ours = |meta: &ObjectMeta| {
+        meta.namespace.as_deref() == Some(namespace)
+            && meta
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_RESTORE))
+                .map(String::as_str)
+                == Some(name)
+            && ownership::is_ours(meta, owner_uid)
+    };
+    let mut deleted = 0;
+    let jobs = Api::<Job>::namespaced(client.clone(), namespace);
+    for job in ctx.caches.restore_jobs.state() {
+        if ours(&job.metadata) {
+            delete(&ctx.metrics, &jobs, &job.name_any()).await?;
+            deleted += 1;
+        }
+    }
+    let pvcs = Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace);
+    for pvc in ctx.caches.pvcs.state() {
+        if ours(&pvc.metadata) {
+            delete(&ctx.metrics, &pvcs, &pvc.name_any()).await?;
+            deleted += 1;
+        }
+    }
+    let config_maps = Api::<ConfigMap>::namespaced(client, namespace);
+    let config_map = names::restore_config_name(name);
+    if let Some(existing) = get_opt(&config_maps, &config_map).await?
+        && ownership::is_ours(&existing.metadata, owner_uid)
+    {
+        delete(&ctx.metrics, &config_maps, &config_map).await?;
+        deleted += 1;
+    }
+    tracing::info!(%namespace, restore = %name, deleted, "cleaned up");
     Ok(Action::await_change())
 }

@@ -73,6 +73,12 @@ pub enum Error {
     Finalizer(#[source] Box<finalizer::Error<Error>>),
     #[error("{0}")]
     NameTaken(String),
+    #[error("the operator's caches have not finished their first listing; retrying")]
+    CacheNotReady,
+    #[error(
+        "KafkaRestore '{restore}': Jobs of a hundred attempts after attempt {from} exist, more than the operator ever makes unseen; delete the Jobs of attempts the restore does not record"
+    )]
+    TooManyAttempts { restore: String, from: i32 },
 }
 
 /// What kind of failure a reconcile had: the metrics label and the requeue.
@@ -129,7 +135,8 @@ impl Error {
                 Some(403) => ErrorClass::Forbidden,
                 _ => ErrorClass::Api,
             },
-            Error::Timeout { .. } => ErrorClass::Timeout,
+            Error::Timeout { .. } | Error::CacheNotReady => ErrorClass::Timeout,
+            Error::TooManyAttempts { .. } => ErrorClass::Api,
             Error::Serialize { .. } | Error::Build(_) => ErrorClass::Build,
             Error::NameTaken(_) => ErrorClass::NameTaken,
             Error::Finalizer(inner) => match inner.as_ref() {
@@ -153,11 +160,57 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Requeue after an error by its class: conflicts retry soon, the rest back off.
-pub fn error_policy<K>(_resource: Arc<K>, error: &Error, _ctx: Arc<Context>) -> Action {
+/// Requeue after an error by its class (conflicts retry soon), backing off per object:
+/// each failure in a row doubles the wait, up to five minutes, with ±20% jitter so that
+/// many objects failing together (an API server under load) do not retry together.
+pub fn error_policy<K: kube::Resource>(
+    resource: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     let class = error.class();
-    tracing::warn!(%error, class = class.as_str(), "reconcile failed");
-    Action::requeue(class.requeue())
+    let failures = ctx
+        .failures
+        .record(resource.meta().uid.as_deref().unwrap_or_default());
+    let after = backoff(class, failures, fastrand::f64());
+    tracing::warn!(%error, class = class.as_str(), failures, retry_in = ?after, "reconcile failed");
+    Action::requeue(after)
+}
+
+/// The longest wait after failures in a row.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The wait before the next reconcile after `failures` failures in a row, the last of
+/// `class`; `unit` in [0, 1) draws the jitter. Pure.
+pub fn backoff(class: ErrorClass, failures: u32, unit: f64) -> Duration {
+    let base = class.requeue();
+    let doubled = match class {
+        ErrorClass::Conflict => base,
+        _ => base
+            .saturating_mul(1 << failures.clamp(1, 10).saturating_sub(1))
+            .min(MAX_BACKOFF.max(base)),
+    };
+    doubled.mul_f64(0.8 + 0.4 * unit)
+}
+
+/// Failures in a row per object (by UID), forgotten at its next successful reconcile.
+#[derive(Debug, Default)]
+pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+impl Failures {
+    /// Counts one more failure of `uid`; returns how many in a row.
+    pub fn record(&self, uid: &str) -> u32 {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(uid.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    /// Forgets the failures of `uid`.
+    pub fn succeeded(&self, uid: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(uid);
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +238,26 @@ mod tests {
             call: Call::of_kind("get", "Kafka", "my-cluster"),
         };
         assert!(timeout.to_string().starts_with("get Kafka 'my-cluster': "));
+    }
+
+    #[test]
+    fn failures_in_a_row_back_off_with_jitter_up_to_five_minutes() {
+        let secs = |class, n, unit| backoff(class, n, unit).as_secs_f64();
+        assert_eq!(secs(ErrorClass::Api, 1, 0.5), 15.0);
+        assert_eq!(secs(ErrorClass::Api, 2, 0.5), 30.0);
+        assert_eq!(secs(ErrorClass::Api, 5, 0.5), 240.0);
+        assert_eq!(secs(ErrorClass::Api, 50, 0.5), 300.0);
+        assert_eq!(secs(ErrorClass::Conflict, 50, 0.5), 1.0);
+        assert_eq!(secs(ErrorClass::Forbidden, 9, 0.5), 300.0);
+        assert!((secs(ErrorClass::Api, 1, 0.0) - 12.0).abs() < 1e-9);
+        assert!((secs(ErrorClass::Api, 1, 0.999_999) - 18.0).abs() < 1e-3);
+
+        let failures = Failures::default();
+        assert_eq!(failures.record("a"), 1);
+        assert_eq!(failures.record("a"), 2);
+        assert_eq!(failures.record("b"), 1);
+        failures.succeeded("a");
+        assert_eq!(failures.record("a"), 1);
     }
 
     #[test]

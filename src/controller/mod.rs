@@ -24,6 +24,7 @@ pub mod strimzi;
 pub mod waiting;
 
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use kube::{Client, Resource};
@@ -36,6 +37,7 @@ pub use self::restore::reconcile_restore;
 pub use self::run::{
     LeaderElection, Scope, cache_restore_jobs, run_controllers, run_with_leader_election,
 };
+use crate::api::{KafkaBackup, KafkaRestore};
 use crate::constants::{ANNOTATION_PAUSE, FIELD_MANAGER};
 
 /// Whether a resource carries `strimzi.io/pause-reconciliation: "true"`.
@@ -48,20 +50,57 @@ pub fn is_paused<K: Resource>(resource: &K) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// The caches a reconcile reads instead of the API, each fed by a watch of what the
+/// operator made (or of the KafkaBackups): what a reconcile reads on every pass costs
+/// the API server nothing. Decisions to create or resume a Job confirm with live reads
+/// by name (R1).
+#[derive(Clone)]
+pub struct Caches {
+    /// Restore Jobs, trimmed of their pod template.
+    pub restore_jobs: Store<Job>,
+    /// The PVCs the operator made, trimmed of managed fields.
+    pub pvcs: Store<PersistentVolumeClaim>,
+    /// Every KafkaBackup the backup controller watches.
+    pub backups: Store<KafkaBackup>,
+    /// Every KafkaRestore the restore controller watches.
+    pub restores: Store<KafkaRestore>,
+}
+
+impl Caches {
+    /// How long a reconcile waits for the caches' first listing after a start.
+    const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// Waits until every cache has had its first listing, so that a reconcile right
+    /// after a start never takes "not listed yet" for "absent".
+    pub async fn ready(&self) -> Result<()> {
+        let ready = async {
+            self.restore_jobs.wait_until_ready().await?;
+            self.pvcs.wait_until_ready().await?;
+            self.backups.wait_until_ready().await?;
+            self.restores.wait_until_ready().await
+        };
+        match tokio::time::timeout(Self::READY_TIMEOUT, ready).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(Error::CacheNotReady),
+        }
+    }
+}
+
 /// Shared state of the reconcilers.
 pub struct Context {
     pub client: Client,
-    /// Cache of restore Jobs, fed by the Job watch.
-    pub restore_jobs: Store<Job>,
+    pub caches: Caches,
     pub defaults: JobDefaults,
     pub metrics: ControllerMetrics,
     pub recorder: Recorder,
+    /// Failures in a row per object, for the error backoff.
+    pub failures: error::Failures,
 }
 
 impl Context {
     pub fn new(
         client: Client,
-        restore_jobs: Store<Job>,
+        caches: Caches,
         defaults: JobDefaults,
         metrics: ControllerMetrics,
         instance: String,
@@ -75,10 +114,11 @@ impl Context {
         );
         Self {
             client,
-            restore_jobs,
+            caches,
             defaults,
             metrics,
             recorder,
+            failures: Default::default(),
         }
     }
 }

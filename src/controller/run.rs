@@ -6,17 +6,17 @@ use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::api::Api;
-use kube::runtime::controller::Controller;
+use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 
 use crate::api::{KafkaBackup, KafkaRestore};
 use crate::constants::FIELD_MANAGER;
-use crate::controller::Context;
 use crate::controller::build::JobDefaults;
 use crate::controller::error::{Result, error_policy};
 use crate::controller::metrics::ControllerMetrics;
+use crate::controller::{Caches, Context};
 use crate::controller::{health, names, reconcile_backup, reconcile_restore};
 
 /// Drops what the planner never reads from a cached Job: its pod template and managed
@@ -26,6 +26,44 @@ pub(crate) fn trim_cached_job(job: &mut Job) {
     if let Some(spec) = job.spec.as_mut() {
         spec.template = Default::default();
     }
+}
+
+/// Drops from a cached KafkaRestore or KafkaBackup what no reconcile reads: the
+/// managed fields, most of a small object's size, except the names of other managers of
+/// its status (see `status::write_status`).
+pub(crate) fn trim_cached_resource<K: Resource>(resource: &mut K) {
+    if let Some(entries) = resource.meta_mut().managed_fields.as_mut() {
+        entries.retain(|entry| {
+            entry.subresource.as_deref() == Some("status")
+                && entry.manager.as_deref() != Some(FIELD_MANAGER)
+        });
+        for entry in entries.iter_mut() {
+            entry.fields_v1 = None;
+        }
+    }
+}
+
+/// The stream of a kind the controllers reconcile, into `writer`'s store, trimmed.
+fn watch_resources<K>(
+    api: Api<K>,
+    writer: reflector::store::Writer<K>,
+) -> impl futures::Stream<Item = watcher::Result<K>>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    reflector::reflector(
+        writer,
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .modify(trim_cached_resource),
+    )
+    .applied_objects()
 }
 
 /// The restore Job cache: the Job watch's events, trimmed, into `writer`'s store. The
@@ -62,13 +100,16 @@ impl Scope {
     }
 }
 
-/// Runs both controllers on the resources in `scope` until `stop` completes.
+/// Runs both controllers on the resources in `scope` until `stop` completes, each with
+/// at most `concurrency` reconciles at a time (0: unbounded).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_controllers(
     client: Client,
     defaults: JobDefaults,
     metrics: ControllerMetrics,
     instance: String,
     scope: Scope,
+    concurrency: u16,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let managed_selector = format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGED_BY);
@@ -87,9 +128,33 @@ pub async fn run_controllers(
         watcher(scope.api::<Job>(&client), restore_jobs_config).default_backoff(),
     )
     .touched_objects();
+    let (pvcs, writer) = reflector::store();
+    let pvc_stream = reflector::reflector(
+        writer,
+        watcher(scope.api::<PersistentVolumeClaim>(&client), managed.clone())
+            .default_backoff()
+            .modify(|pvc| pvc.metadata.managed_fields = None),
+    )
+    .touched_objects();
+    let (backup_store, writer) = reflector::store();
+    let backups = Controller::for_stream(
+        watch_resources(scope.api::<KafkaBackup>(&client), writer),
+        backup_store,
+    );
+    let (restore_store, writer) = reflector::store();
+    let restores = Controller::for_stream(
+        watch_resources(scope.api::<KafkaRestore>(&client), writer),
+        restore_store,
+    );
+    let caches = Caches {
+        restore_jobs,
+        pvcs,
+        backups: backups.store(),
+        restores: restores.store(),
+    };
     let ctx = Arc::new(Context::new(
         client.clone(),
-        restore_jobs,
+        caches,
         defaults,
         metrics,
         instance,
@@ -99,32 +164,29 @@ pub async fn run_controllers(
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let restores = Controller::new(
-        scope.api::<KafkaRestore>(&client),
-        watcher::Config::default(),
-    )
-    .owns_stream(job_stream)
-    .owns(scope.api::<PersistentVolumeClaim>(&client), managed.clone())
-    .graceful_shutdown_on(stopped(stop_rx.clone()))
-    .run(reconcile_restore, error_policy, ctx.clone())
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            tracing::debug!(%error, "restore reconcile");
-        }
-    });
-    let backups = Controller::new(
-        scope.api::<KafkaBackup>(&client),
-        watcher::Config::default(),
-    )
-    .owns(scope.api::<Job>(&client), backup_jobs_config)
-    .owns(scope.api::<CronJob>(&client), managed.clone())
-    .graceful_shutdown_on(stopped(stop_rx))
-    .run(reconcile_backup, error_policy, ctx)
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            tracing::debug!(%error, "backup reconcile");
-        }
-    });
+    let config = controller::Config::default().concurrency(concurrency);
+    let restores = restores
+        .with_config(config.clone())
+        .owns_stream(job_stream)
+        .owns_stream(pvc_stream)
+        .graceful_shutdown_on(stopped(stop_rx.clone()))
+        .run(reconcile_restore, error_policy, ctx.clone())
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "restore reconcile");
+            }
+        });
+    let backups = backups
+        .with_config(config)
+        .owns(scope.api::<Job>(&client), backup_jobs_config)
+        .owns(scope.api::<CronJob>(&client), managed.clone())
+        .graceful_shutdown_on(stopped(stop_rx))
+        .run(reconcile_backup, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "backup reconcile");
+            }
+        });
     tokio::spawn(async move {
         stop.await;
         let _ = stop_tx.send(true);
@@ -145,12 +207,14 @@ pub struct LeaderElection {
 /// Runs the controllers only while this replica holds the Lease, so several replicas can
 /// run safely; stops them when the Lease is lost or `shutdown` turns true, then releases
 /// the Lease.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_with_leader_election(
     client: Client,
     defaults: JobDefaults,
     metrics: ControllerMetrics,
     election: LeaderElection,
     scope: Scope,
+    concurrency: u16,
     health: health::Health,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), kube_lease_manager::LeaseManagerError> {
@@ -175,7 +239,7 @@ pub async fn run_with_leader_election(
         health.set(health::Phase::Leading);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
-        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), async move {
+        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), concurrency, async move {
             tokio::select! {
                 _ = lost.wait_for(|is_leader| !*is_leader) => tracing::warn!("lost the lease; stopping the controllers"),
                 _ = stop.wait_for(|stop| *stop) => {}
@@ -194,4 +258,31 @@ pub async fn run_with_leader_election(
         Err(error) => tracing::warn!(%error, "lease task failed"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
+
+    #[test]
+    fn a_cached_resource_keeps_only_the_names_of_other_status_managers() {
+        let entry = |manager: &str, subresource: Option<&str>| ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            subresource: subresource.map(str::to_string),
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:status": {}}))),
+            ..Default::default()
+        };
+        let mut restore = KafkaRestore::new("r", Default::default());
+        restore.metadata.managed_fields = Some(vec![
+            entry("kubectl", None),
+            entry(FIELD_MANAGER, Some("status")),
+            entry("strimzi-backup-operator", Some("status")),
+        ]);
+        trim_cached_resource(&mut restore);
+        let kept = restore.metadata.managed_fields.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].manager.as_deref(), Some("strimzi-backup-operator"));
+        assert!(kept[0].fields_v1.is_none());
+    }
 }

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::api::batch::v1::Job;
-use kafka_backup_operator::controller::Context;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
+use kafka_backup_operator::controller::{Caches, Context};
 use kube::client::Body;
 use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
@@ -90,10 +92,42 @@ pub fn not_found() -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
 }
 
-pub fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
+/// What the operator's caches hold when a test's reconcile runs.
+#[derive(Default)]
+pub struct Cached {
+    pub jobs: Vec<Job>,
+    pub pvcs: Vec<PersistentVolumeClaim>,
+    pub backups: Vec<KafkaBackup>,
+    pub restores: Vec<KafkaRestore>,
+}
+
+impl Cached {
+    pub fn jobs(jobs: Vec<Job>) -> Self {
+        Self {
+            jobs,
+            ..Default::default()
+        }
+    }
+}
+
+/// A store that has had its first listing, holding `objects`.
+fn store<K>(objects: Vec<K>) -> reflector::Store<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (store, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for object in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(object));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    store
+}
+
+pub fn context(client: kube::Client, cached: Cached) -> Arc<Context> {
     context_counting(
         client,
-        jobs,
+        cached,
         &mut prometheus_client::registry::Registry::default(),
     )
 }
@@ -101,17 +135,19 @@ pub fn context(client: kube::Client, jobs: Vec<Job>) -> Arc<Context> {
 /// A context whose metrics are registered in `registry`, to read them back.
 pub fn context_counting(
     client: kube::Client,
-    jobs: Vec<Job>,
+    cached: Cached,
     registry: &mut prometheus_client::registry::Registry,
 ) -> Arc<Context> {
-    let (store, mut writer) = reflector::store();
-    for job in jobs {
-        writer.apply_watcher_event(&watcher::Event::Apply(job));
-    }
     let metrics = ControllerMetrics::register(registry);
+    let caches = Caches {
+        restore_jobs: store(cached.jobs),
+        pvcs: store(cached.pvcs),
+        backups: store(cached.backups),
+        restores: store(cached.restores),
+    };
     Arc::new(Context::new(
         client,
-        store,
+        caches,
         JobDefaults {
             image: "kafka-backup-operator:test".into(),
         },

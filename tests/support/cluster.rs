@@ -136,6 +136,7 @@ impl TestNamespace {
             metrics,
             instance.to_string(),
             Scope::Namespace(self.name.clone()),
+            8,
             async {
                 let _ = stopped.await;
             },

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 
-use crate::api::{KafkaBackup, KafkaRestore};
+use crate::api::KafkaBackup;
 use crate::controller::Context;
 use crate::controller::backup::plan::{self, BackupObservation};
 use crate::controller::calls::{get_opt, list};
@@ -19,8 +19,9 @@ use crate::controller::observe::{connection_of, now, strimzi_objects, worker_sum
 use crate::controller::waiting::{Blocker, Waiting};
 use crate::policy;
 
-/// The KafkaRestores in the backup's namespace that read it and have not completed;
-/// read only when retention may delete from the backup's storage.
+/// The KafkaRestores in the backup's namespace that read it and have not completed, from
+/// the restore controller's cache; only when retention may delete from the backup's
+/// storage.
 async fn restores_reading(ctx: &Context, backup: &KafkaBackup) -> Result<Vec<String>> {
     let prunes = backup
         .spec
@@ -32,13 +33,21 @@ async fn restores_reading(ctx: &Context, backup: &KafkaBackup) -> Result<Vec<Str
     }
     let namespace = backup.namespace().unwrap_or_default();
     let name = backup.name_any();
-    let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-    Ok(list(&restores, &ListParams::default())
-        .await?
-        .into_iter()
-        .filter(|r| r.spec.backup_ref.name == name && !r.is_completed())
+    ctx.caches.ready().await?;
+    let mut reading: Vec<String> = ctx
+        .caches
+        .restores
+        .state()
+        .iter()
+        .filter(|r| {
+            r.namespace().as_deref() == Some(namespace.as_str())
+                && r.spec.backup_ref.name == name
+                && !r.is_completed()
+        })
         .map(|r| format!("{namespace}/{}", r.name_any()))
-        .collect())
+        .collect();
+    reading.sort();
+    Ok(reading)
 }
 
 /// Everything the planner reads, gathered from the API.

@@ -74,6 +74,6 @@ pub(super) fn job_state(job: &Job) -> JobState {
     }
 }
 
-pub(super) fn attempt_of(job: &Job) -> Option<i32> {
+pub(crate) fn attempt_of(job: &Job) -> Option<i32> {
     job.labels().get(LABEL_ATTEMPT).and_then(|a| a.parse().ok())
 }

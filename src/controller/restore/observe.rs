@@ -1,22 +1,25 @@
-//! What a restore reconcile reads: its cached Jobs, its PVCs, the storage of the
-//! KafkaBackup it restores, the cluster, what a finished worker reported; and, before a
-//! Job is made or resumed, the restore, its Jobs and its pods read live (R1).
+//! What a restore reconcile reads: its Jobs, its PVCs and the KafkaBackup it restores
+//! from the caches, the cluster, what a finished worker reported; and, before a Job is
+//! made or resumed, the restore, its Jobs and report PVC by name and its pods, live (R1).
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
+use kube::runtime::reflector::ObjectRef;
 
 use crate::api::backup::BackupStorage;
 use crate::api::{KafkaBackup, KafkaRestore};
-use crate::constants::LABEL_RESTORE;
-use crate::controller::Context;
+use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE};
 use crate::controller::calls::{get_opt, list};
-use crate::controller::error::Result;
+use crate::controller::error::{Error, Result};
 use crate::controller::names;
 use crate::controller::observe::{connection_of, now, strimzi_objects, worker_summary};
 use crate::controller::waiting::{Blocker, Waiting};
+use crate::controller::{Context, ownership};
 
+use super::attempt::attempt_of;
 use super::plan::{self, RestoreObservation};
 
 /// The pods of a restore that still run or are stopping: while any is left, no other pod
@@ -51,32 +54,42 @@ fn backup_storage(
     })
 }
 
-/// Everything the planner reads, gathered from the cache and the API.
+/// Everything the planner reads, from the caches: no request to the API server, except
+/// for the Strimzi resources a restore names and, once per finished Job, its pod's
+/// termination message.
 pub(crate) async fn observe<'a>(
     ctx: &'a Context,
     restore: &'a KafkaRestore,
 ) -> Result<RestoreObservation<'a>> {
+    ctx.caches.ready().await?;
     let namespace = restore.namespace().unwrap_or_default();
     let name = restore.name_any();
+    let in_restore = |meta: &ObjectMeta| {
+        meta.namespace.as_deref() == Some(namespace.as_str())
+            && meta.labels.as_ref().and_then(|l| l.get(LABEL_RESTORE)) == Some(&name)
+    };
     let jobs: Vec<Job> = ctx
+        .caches
         .restore_jobs
         .state()
         .iter()
-        .filter(|j| {
-            j.namespace().as_deref() == Some(namespace.as_str())
-                && j.labels().get(LABEL_RESTORE) == Some(&name)
-        })
+        .filter(|j| in_restore(&j.metadata))
         .map(|j| (**j).clone())
         .collect();
-    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
-    let pvcs = list(
-        &pvcs,
-        &ListParams::default().labels(&names::restore_selector(&name)),
-    )
-    .await?;
-    let backups: Api<KafkaBackup> = Api::namespaced(ctx.client.clone(), &namespace);
+    let pvcs: Vec<PersistentVolumeClaim> = ctx
+        .caches
+        .pvcs
+        .state()
+        .iter()
+        .filter(|p| in_restore(&p.metadata))
+        .map(|p| (**p).clone())
+        .collect();
     let backup_name = &restore.spec.backup_ref.name;
-    let backup = get_opt(&backups, backup_name).await?;
+    let backup = ctx
+        .caches
+        .backups
+        .get(&ObjectRef::new(backup_name).within(&namespace))
+        .map(|b| (*b).clone());
     let auth = restore.spec.effective_authentication();
     let strimzi = strimzi_objects(ctx, &namespace, restore.spec.cluster(), auth).await?;
     let summary = match plan::finished_job_without_figures(restore, &jobs) {
@@ -112,7 +125,11 @@ impl Live<'_> {
     }
 }
 
-/// Reads the restore, its Jobs and its pods live; `None` when the restore is gone.
+/// Reads live, by name, what a decision to create or resume a Job rests on: the
+/// restore; its Jobs from the newest attempt the cache or status knows upward until a
+/// name is free (Jobs are named by attempt, so a Job the cache has not seen yet is
+/// found); its report PVC; and, in one list, the pods of the restore still running or
+/// stopping (R5). `None` when the restore is gone.
 pub(crate) async fn observe_live<'a>(
     ctx: &Context,
     mut cached: RestoreObservation<'a>,
@@ -124,11 +141,61 @@ pub(crate) async fn observe_live<'a>(
         return Ok(None);
     };
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
-    cached.jobs = list(
-        &jobs,
-        &ListParams::default().labels(&names::restore_selector(&name)),
-    )
-    .await?;
+    let recorded = restore
+        .status
+        .as_ref()
+        .and_then(|s| s.restore.as_ref())
+        .map(|r| r.attempt)
+        .unwrap_or(0);
+    let cached_newest = cached
+        .jobs
+        .iter()
+        .filter(|j| ownership::is_child_of(*j, &restore))
+        .filter_map(attempt_of)
+        .max()
+        .unwrap_or(0);
+    let first = recorded.max(cached_newest).max(1);
+    // What the cache holds from `first` on is replaced by what the API has: the Job of
+    // the current attempt (gone when deleted to resume) and every one after it, until a
+    // name is free after the current attempt's.
+    cached
+        .jobs
+        .retain(|j| attempt_of(j).is_none_or(|a| a < first));
+    for attempt in first.. {
+        if attempt - first > MAX_UNSEEN_ATTEMPTS {
+            return Err(Error::TooManyAttempts {
+                restore: name,
+                from: first,
+            });
+        }
+        match get_opt(&jobs, &names::restore_job_name(&name, attempt)).await? {
+            Some(job) => cached.jobs.push(job),
+            None if attempt > first => break,
+            None => {}
+        }
+    }
+    let recorded_pvc = restore
+        .labels()
+        .get(LABEL_REPORT_PVC_NAME)
+        .cloned()
+        .or_else(|| {
+            restore
+                .status
+                .as_ref()
+                .and_then(|s| s.restore.as_ref())
+                .and_then(|r| r.report_pvc.clone())
+        });
+    if let Some(pvc_name) = recorded_pvc {
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+        cached.pvcs.retain(|p| p.name_any() != pvc_name);
+        if let Some(pvc) = get_opt(&pvcs, &pvc_name).await? {
+            cached.pvcs.push(pvc);
+        }
+    }
     cached.active_pods = active_restore_pods(ctx, &namespace, &name).await?;
     Ok(Some(Live { restore, cached }))
 }
+
+/// How many attempts beyond the newest known a live read follows before it gives up: a
+/// restore whose Jobs the operator makes one at a time never has more than one unseen.
+const MAX_UNSEEN_ATTEMPTS: i32 = 100;
