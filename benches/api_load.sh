@@ -6,8 +6,8 @@
 # controller's API requests per restore (to settle, and over an idle minute after), its
 # RSS, the time the namespace deletion takes, and the API timeouts the controller logged.
 #
-# Needs a cluster in KUBECONFIG where this user may install CRDs and create namespaces;
-# skipped without one. Pods are kept from running by a ResourceQuota of zero pods in the
+# Needs a cluster in KUBECONFIG where this user may install CRDs, the operator's RBAC and
+# namespaces, and create ServiceAccount tokens; skipped without one. Pods are kept from running by a ResourceQuota of zero pods in the
 # namespaces, so the figures are the API server's and the controller's, not the node's.
 # Everything it starts is stopped by PID; it deletes only the namespaces it made.
 set -euo pipefail
@@ -24,7 +24,7 @@ work=$(mktemp -d)
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  for ns in kbo-load-idle kbo-load-run kbo-load-op; do
+  for ns in kbo-load-idle kbo-load-run; do
     kubectl delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   done
   rm -rf "$work"
@@ -87,12 +87,19 @@ apply_idle=$(elapsed "$t")
 report "apply, no controller" "$apply_idle s"
 report "namespace deletion, no controller" "$(delete_namespace kbo-load-idle) s"
 
-# With the controller.
-namespace kbo-load-op
+# With the controller, running as the manifests' ServiceAccount, as in a cluster (its
+# requests are subject to API Priority and Fairness like any workload's).
+kubectl apply -f manifests/base/namespace.yaml -f manifests/base/service-account.yaml \
+  -f manifests/base/rbac.yaml >/dev/null
+kubectl config view --raw --minify --flatten >"$work/operator.kubeconfig"
+token=$(kubectl -n kafka-backup-operator create token kafka-backup-operator --duration=2h)
+KUBECONFIG="$work/operator.kubeconfig" kubectl config set-credentials api-load --token="$token" >/dev/null
+KUBECONFIG="$work/operator.kubeconfig" kubectl config set-context --current --user=api-load >/dev/null
 "$BIN" certs --out "$work" --dns localhost --ip 127.0.0.1 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=info "$BIN" run --listen "127.0.0.1:$port" --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
-  --lease-namespace kbo-load-op --identity api-load --worker-image docker.io/library/kafka-backup-operator:load \
+KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info "$BIN" run --listen "127.0.0.1:$port" \
+  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --lease-namespace kafka-backup-operator \
+  --lease-name api-load --identity api-load --worker-image docker.io/library/kafka-backup-operator:load \
   >"$work/operator.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do

@@ -97,6 +97,9 @@ pub enum ErrorClass {
     NameTaken,
     /// The finalizer helper failed on its own (not in our apply or cleanup).
     Finalizer,
+    /// The namespace is being deleted and refuses new objects: the resource itself goes
+    /// with it, so nothing is retried (its deletion starts the cleanup).
+    NamespaceTerminating,
 }
 
 impl ErrorClass {
@@ -110,6 +113,7 @@ impl ErrorClass {
             ErrorClass::Build => "build",
             ErrorClass::NameTaken => "name-taken",
             ErrorClass::Finalizer => "finalizer",
+            ErrorClass::NamespaceTerminating => "namespace-terminating",
         }
     }
 
@@ -122,6 +126,8 @@ impl ErrorClass {
             ErrorClass::Api | ErrorClass::Timeout | ErrorClass::Finalizer => {
                 Duration::from_secs(15)
             }
+            // Not retried (see `error_policy`); the value only bounds a caller that does.
+            ErrorClass::NamespaceTerminating => MAX_BACKOFF,
         }
     }
 }
@@ -132,6 +138,7 @@ impl Error {
         match self {
             Error::Api { .. } => match self.status_code() {
                 Some(409) => ErrorClass::Conflict,
+                Some(403) if self.namespace_terminating() => ErrorClass::NamespaceTerminating,
                 Some(403) => ErrorClass::Forbidden,
                 _ => ErrorClass::Api,
             },
@@ -143,6 +150,17 @@ impl Error {
                 finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e.class(),
                 _ => ErrorClass::Finalizer,
             },
+        }
+    }
+
+    /// Whether the API refused a create because the namespace is being deleted.
+    fn namespace_terminating(&self) -> bool {
+        match self {
+            Error::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => status.message.contains("because it is being terminated"),
+            _ => false,
         }
     }
 
@@ -169,6 +187,10 @@ pub fn error_policy<K: kube::Resource>(
     ctx: Arc<Context>,
 ) -> Action {
     let class = error.class();
+    if class == ErrorClass::NamespaceTerminating {
+        tracing::info!(%error, "the namespace is being deleted; not retried");
+        return Action::await_change();
+    }
     let failures = ctx
         .failures
         .record(resource.meta().uid.as_deref().unwrap_or_default());
@@ -274,6 +296,20 @@ mod tests {
                 15,
             ),
             (Error::NameTaken("taken".into()), ErrorClass::NameTaken, 30),
+            (
+                Error::Api {
+                    call: Call::on::<Job>("create", "restore-orders-restore-2"),
+                    source: kube::Error::Api(Box::new(
+                        kube::core::Status::failure(
+                            "jobs.batch \"restore-orders-restore-2\" is forbidden: unable to create new content in namespace kafka because it is being terminated",
+                            "Forbidden",
+                        )
+                        .with_code(403),
+                    )),
+                },
+                ErrorClass::NamespaceTerminating,
+                300,
+            ),
             (
                 Error::Finalizer(Box::new(finalizer::Error::ApplyFailed(api_error(409)))),
                 ErrorClass::Conflict,
