@@ -11,13 +11,11 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Resource, ResourceExt};
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
-use crate::constants::{FINALIZER, LABEL_RESTORE};
+use crate::constants::FINALIZER;
 use crate::controller::calls::{delete, delete_owned, get_opt};
 use crate::controller::error::{Error, Result};
 use crate::controller::names;
-use crate::controller::{Context, ownership};
+use crate::controller::{Context, ownership, restore_children};
 
 /// The frame of both reconcilers: our finalizer around `apply` and the cleanup of the
 /// children (R4): a restore's by name, a backup's labelled by `selector`; and the
@@ -135,27 +133,17 @@ pub(crate) async fn cleanup_restore(
 ) -> Result<Action> {
     ctx.caches.ready().await?;
     let client = ctx.client.clone();
-    let ours = |meta: &ObjectMeta| {
-        meta.namespace.as_deref() == Some(namespace)
-            && meta
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(LABEL_RESTORE))
-                .map(String::as_str)
-                == Some(name)
-            && ownership::is_ours(meta, owner_uid)
-    };
     let mut deleted = 0;
     let jobs = Api::<Job>::namespaced(client.clone(), namespace);
-    for job in ctx.caches.restore_jobs.state() {
-        if ours(&job.metadata) {
+    for job in restore_children(&ctx.caches.restore_jobs, namespace, name) {
+        if ownership::is_ours(&job.metadata, owner_uid) {
             delete(&ctx.metrics, &jobs, &job.name_any()).await?;
             deleted += 1;
         }
     }
     let pvcs = Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace);
-    for pvc in ctx.caches.pvcs.state() {
-        if ours(&pvc.metadata) {
+    for pvc in restore_children(&ctx.caches.pvcs, namespace, name) {
+        if ownership::is_ours(&pvc.metadata, owner_uid) {
             delete(&ctx.metrics, &pvcs, &pvc.name_any()).await?;
             deleted += 1;
         }

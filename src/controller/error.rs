@@ -81,6 +81,11 @@ pub enum Error {
     TooManyAttempts { restore: String, from: i32 },
 }
 
+/// How many attempts beyond the newest known a live read of a restore's Jobs follows
+/// before it gives up: the operator makes Jobs one at a time, so never more than one is
+/// unseen.
+pub(crate) const MAX_UNSEEN_ATTEMPTS: i32 = 100;
+
 /// What kind of failure a reconcile had: the metrics label and the requeue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {

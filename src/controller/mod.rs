@@ -86,6 +86,28 @@ impl Caches {
     }
 }
 
+/// The objects of `store` in `namespace` labelled as made for the restore `name`.
+pub(crate) fn restore_children<K>(store: &Store<K>, namespace: &str, name: &str) -> Vec<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store
+        .state()
+        .iter()
+        .filter(|o| {
+            let meta = o.meta();
+            meta.namespace.as_deref() == Some(namespace)
+                && meta
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(crate::constants::LABEL_RESTORE))
+                    .map(String::as_str)
+                    == Some(name)
+        })
+        .map(|o| (**o).clone())
+        .collect()
+}
+
 /// Shared state of the reconcilers.
 pub struct Context {
     pub client: Client,

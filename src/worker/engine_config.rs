@@ -855,6 +855,18 @@ mod tests {
         );
     }
 
+    fn s3_with_credentials_file(path: &str) -> StorageLocation {
+        StorageLocation::S3 {
+            bucket: "b".into(),
+            region: None,
+            prefix: None,
+            endpoint: None,
+            path_style: false,
+            allow_http: false,
+            credentials_file: Some(path.into()),
+        }
+    }
+
     #[test]
     fn the_key_variables_override_a_credentials_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -864,15 +876,7 @@ mod tests {
             "[default]\naws_access_key_id = FILE\naws_secret_access_key = file-secret\n",
         )
         .unwrap();
-        let location = StorageLocation::S3 {
-            bucket: "b".into(),
-            region: None,
-            prefix: None,
-            endpoint: None,
-            path_style: false,
-            allow_http: false,
-            credentials_file: Some(path.display().to_string()),
-        };
+        let location = s3_with_credentials_file(&path.display().to_string());
         let keys = |env: &dyn Fn(&str) -> Option<String>| match storage(&location, env).unwrap() {
             StorageBackendConfig::S3 {
                 access_key,
@@ -891,15 +895,7 @@ mod tests {
             (None, None),
             "left to the S3 client, which reads the variables"
         );
-        let missing = StorageLocation::S3 {
-            bucket: "b".into(),
-            region: None,
-            prefix: None,
-            endpoint: None,
-            path_style: false,
-            allow_http: false,
-            credentials_file: Some("/nonexistent/credentials".into()),
-        };
+        let missing = s3_with_credentials_file("/nonexistent/credentials");
         let err = storage(&missing, &no_env).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/credentials"), "{err}");
     }

@@ -4,18 +4,18 @@
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::reflector::ObjectRef;
 
 use crate::api::backup::BackupStorage;
 use crate::api::{KafkaBackup, KafkaRestore};
-use crate::constants::{LABEL_REPORT_PVC_NAME, LABEL_RESTORE};
+use crate::constants::LABEL_REPORT_PVC_NAME;
 use crate::controller::calls::{get_opt, list};
-use crate::controller::error::{Error, Result};
+use crate::controller::error::{Error, MAX_UNSEEN_ATTEMPTS, Result};
 use crate::controller::names;
 use crate::controller::observe::{connection_of, now, strimzi_objects, worker_summary};
+use crate::controller::restore_children;
 use crate::controller::waiting::{Blocker, Waiting};
 use crate::controller::{Context, ownership};
 
@@ -64,26 +64,8 @@ pub(crate) async fn observe<'a>(
     ctx.caches.ready().await?;
     let namespace = restore.namespace().unwrap_or_default();
     let name = restore.name_any();
-    let in_restore = |meta: &ObjectMeta| {
-        meta.namespace.as_deref() == Some(namespace.as_str())
-            && meta.labels.as_ref().and_then(|l| l.get(LABEL_RESTORE)) == Some(&name)
-    };
-    let jobs: Vec<Job> = ctx
-        .caches
-        .restore_jobs
-        .state()
-        .iter()
-        .filter(|j| in_restore(&j.metadata))
-        .map(|j| (**j).clone())
-        .collect();
-    let pvcs: Vec<PersistentVolumeClaim> = ctx
-        .caches
-        .pvcs
-        .state()
-        .iter()
-        .filter(|p| in_restore(&p.metadata))
-        .map(|p| (**p).clone())
-        .collect();
+    let jobs: Vec<Job> = restore_children(&ctx.caches.restore_jobs, &namespace, &name);
+    let pvcs: Vec<PersistentVolumeClaim> = restore_children(&ctx.caches.pvcs, &namespace, &name);
     let backup_name = &restore.spec.backup_ref.name;
     let backup = ctx
         .caches
@@ -195,7 +177,3 @@ pub(crate) async fn observe_live<'a>(
     cached.active_pods = active_restore_pods(ctx, &namespace, &name).await?;
     Ok(Some(Live { restore, cached }))
 }
-
-/// How many attempts beyond the newest known a live read follows before it gives up: a
-/// restore whose Jobs the operator makes one at a time never has more than one unseen.
-const MAX_UNSEEN_ATTEMPTS: i32 = 100;
