@@ -736,3 +736,33 @@ async fn r3_a_finished_backup_runs_figures_are_read_once_into_status() {
     let sent = server.await.unwrap();
     assert_eq!(sent[3], config_map, "the same ConfigMap");
 }
+
+#[tokio::test]
+async fn r4_a_second_cleanup_pass_after_the_restore_is_gone_is_not_an_error() {
+    // The cache still holds the deleting restore after the first pass removed our
+    // finalizer: the second pass finds nothing left and the object gone.
+    let mut deleting = restore();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    let script = vec![
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+    ];
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(deleting).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, cached_backup()))
+        .await
+        .expect("the restore is gone: nothing to retry");
+    server.await.unwrap();
+}
