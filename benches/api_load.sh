@@ -77,7 +77,7 @@ delete_namespace() {
   fi
 }
 
-report restores "$RESTORES"
+report restores "$RESTORES, --kube-api-qps ${KUBE_API_QPS:-100}"
 # Without a controller.
 namespace kbo-load-idle
 manifests kbo-load-idle >"$work/idle.yaml"
@@ -97,7 +97,7 @@ KUBECONFIG="$work/operator.kubeconfig" kubectl config set-credentials api-load -
 KUBECONFIG="$work/operator.kubeconfig" kubectl config set-context --current --user=api-load >/dev/null
 "$BIN" certs --out "$work" --dns localhost --ip 127.0.0.1 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info "$BIN" run --listen "127.0.0.1:$port" \
+KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info KAFKA_BACKUP_KUBE_API_QPS="${KUBE_API_QPS:-100}" "$BIN" run --listen "127.0.0.1:$port" \
   --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --lease-namespace kafka-backup-operator \
   --lease-name api-load --identity api-load --worker-image docker.io/library/kafka-backup-operator:load \
   >"$work/operator.log" 2>&1 &
@@ -111,12 +111,33 @@ requests() { # sum of controller_api_requests_total, optionally of one verb
     awk -v verb="${1:-}" '/^controller_api_requests_total/ && (verb == "" || index($0, "verb=\"" verb "\"")) {s += $NF} END {print s + 0}'
 }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status"; }
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat"; }
+# The controller's requests per restore since $1 (a scrape), by verb and resource.
+breakdown() {
+  curl -sk "https://127.0.0.1:$port/metrics" | grep '^controller_api_requests_total' >"$work/after.txt"
+  python3 - "$1" "$work/after.txt" "$RESTORES" <<'PY'
+import re, sys
+def read(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r'controller_api_requests_total\{(.*)\} (\S+)', line)
+        if m:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            out[(labels.get("verb"), labels.get("kind"))] = float(m.group(2))
+    return out
+before, after, n = read(sys.argv[1]), read(sys.argv[2]), int(sys.argv[3])
+rows = sorted(((after[k] - before.get(k, 0)) / n, k) for k in after)
+print("  " + ", ".join(f"{verb} {kind} {v:.2f}" for v, (verb, kind) in reversed(rows) if v >= 0.01))
+PY
+}
 per_restore() { python3 -c "print(f'{($1) / $RESTORES:.3f}')"; }
 
 namespace kbo-load-run
 manifests kbo-load-run >"$work/run.yaml"
 before=$(requests)
 lists_before=$(requests list)
+curl -sk "https://127.0.0.1:$port/metrics" | grep '^controller_api_requests_total' >"$work/before.txt"
+cpu_before=$(cpu_seconds)
 t=$(seconds)
 kubectl apply -f "$work/run.yaml" >/dev/null
 apply_run=$(elapsed "$t")
@@ -132,6 +153,8 @@ report "end of apply to every Job" "$(elapsed "$t") s ($jobs Jobs)"
 sleep 10 # status writes after the last Job
 settled=$(requests)
 report "API requests per restore to settle" "$(per_restore "$settled - $before") (LIST $(per_restore "$(requests list) - $lists_before"))"
+breakdown "$work/before.txt"
+report "controller CPU, apply to settled" "$(python3 -c "print(f'{$(cpu_seconds) - $cpu_before:.1f}')") s"
 report "controller RSS, settled" "$(rss_mib) MiB"
 sleep 60
 report "API requests per restore, idle minute" "$(per_restore "$(requests) - $settled")"

@@ -182,49 +182,78 @@ fn failure(error: &kube::Error, address: &str) -> ConnectError {
     }
 }
 
+/// The controller's clients of one API server: both count every request they send;
+/// `api`, for the controllers, also keeps to a request rate, while `lease` does not, so
+/// that a backlog of reconciles never delays the renewal of the leader's Lease.
+#[derive(Clone)]
+pub struct Clients {
+    pub api: Client,
+    pub lease: Client,
+}
+
+/// Requests per second the controllers' client may send (`0`: no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRate(pub u32);
+
 /// Loads the configuration (kubeconfig or in-cluster), connects, and checks that both
-/// CRDs can be listed. Returns the client and the server's version.
-/// Every request the client sends is first shown to `on_request` (the controller counts
-/// them).
+/// CRDs can be listed. Returns the clients and the server's version.
+/// Every request a client sends is first shown to `on_request` (the controller counts
+/// them); the controllers' client sends at most `rate` requests a second (client-go's
+/// `--kube-api-qps`, with a burst of as many), waiting when it would send more.
 pub async fn connect(
     on_request: impl Fn(&http::Request<kube::client::Body>) + Clone + Send + Sync + 'static,
-) -> Result<(Client, String), ConnectError> {
+    rate: RequestRate,
+) -> Result<(Clients, String), ConnectError> {
     let config = Config::infer().await.map_err(|error| ConnectError {
         cause: Cause::NoConfiguration,
         address: None,
         detail: error_chain(&error),
     })?;
     let address = config.cluster_url.to_string();
-    let client = kube::client::ClientBuilder::try_from(config)
-        .map_err(|error| {
-            let mut failed = failure(&error, &address);
-            if failed.cause == Cause::Other {
-                // Building a client fails on unusable TLS material, before any connection.
-                failed.cause = Cause::Tls;
-            }
-            failed
-        })?
-        .with_layer(&tower::util::MapRequestLayer::new(
-            move |request: http::Request<kube::client::Body>| {
-                on_request(&request);
-                request
-            },
-        ))
-        .build();
-    let version = client
+    let builder = || {
+        let counted = on_request.clone();
+        kube::client::ClientBuilder::try_from(config.clone())
+            .map_err(|error| {
+                let mut failed = failure(&error, &address);
+                if failed.cause == Cause::Other {
+                    // Building a client fails on unusable TLS material, before any connection.
+                    failed.cause = Cause::Tls;
+                }
+                failed
+            })
+            .map(|builder| {
+                builder.with_layer(&tower::util::MapRequestLayer::new(
+                    move |request: http::Request<kube::client::Body>| {
+                        counted(&request);
+                        request
+                    },
+                ))
+            })
+    };
+    let lease = builder()?.build();
+    let api = match rate.0 {
+        0 => builder()?.build(),
+        per_second => builder()?
+            .with_layer(&tower::limit::RateLimitLayer::new(
+                u64::from(per_second),
+                std::time::Duration::from_secs(1),
+            ))
+            .build(),
+    };
+    let version = api
         .apiserver_version()
         .await
         .map_err(|error| failure(&error, &address))?;
     let probe = ListParams::default().limit(1);
-    Api::<KafkaRestore>::all(client.clone())
+    Api::<KafkaRestore>::all(api.clone())
         .list_metadata(&probe)
         .await
         .map_err(|error| failure(&error, &address))?;
-    Api::<KafkaBackup>::all(client.clone())
+    Api::<KafkaBackup>::all(api.clone())
         .list_metadata(&probe)
         .await
         .map_err(|error| failure(&error, &address))?;
-    Ok((client, version.git_version))
+    Ok((Clients { api, lease }, version.git_version))
 }
 
 /// The name of the operator's container in its Deployment.

@@ -99,17 +99,12 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
             StatusCode::CREATED,
             json!({}),
         ),
-        // A ConfigMap of that name made by someone else would be left alone.
+        // Created in one request (a ConfigMap of that name made by someone else would be
+        // read on the conflict, and left alone).
         expect(
-            Method::GET,
-            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config",
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?&force=true&fieldManager=kafka-backup-operator",
-            StatusCode::OK,
+            Method::POST,
+            "/api/v1/namespaces/kafka/configmaps?&fieldManager=kafka-backup-operator",
+            StatusCode::CREATED,
             json!({}),
         ),
         expect(
@@ -362,7 +357,14 @@ impl Scenario {
                 );
                 assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
 
-                let job = &sent[7];
+                let config_map = &sent[5];
+                assert_eq!(
+                    config_map["metadata"]["name"],
+                    "restore-orders-restore-config"
+                );
+                assert_eq!(config_map["metadata"]["ownerReferences"][0]["uid"], "uid-r");
+
+                let job = &sent[6];
                 assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
                 assert_eq!(job["spec"]["backoffLimit"], 0);
                 assert_eq!(
@@ -370,32 +372,32 @@ impl Scenario {
                     "restore-orders"
                 );
 
-                let status = &sent[8]["status"];
+                let status = &sent[7]["status"];
                 assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
                 assert_eq!(status["restore"]["attempt"], 1);
                 assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
-                assert_eq!(sent[9]["reason"], "RestoreRunning");
+                assert_eq!(sent[8]["reason"], "RestoreRunning");
 
-                let labels = &sent[10]["metadata"]["labels"];
+                let labels = &sent[9]["metadata"]["labels"];
                 assert_eq!(
                     labels["kafkabackup.com/restore-job-name"],
                     "restore-orders-restore-1"
                 );
                 assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
                 assert!(
-                    sent[10]["metadata"].get("finalizers").is_none(),
+                    sent[9]["metadata"].get("finalizers").is_none(),
                     "the label patch never touches finalizers"
                 );
             }
             Scenario::AlreadyExists => {
                 // Exactly one create was sent, and the status records that Job.
                 assert_eq!(
-                    sent[9]["status"]["restore"]["jobName"],
+                    sent[8]["status"]["restore"]["jobName"],
                     "restore-orders-restore-1"
                 );
             }
             Scenario::ForeignJobInTheWay => {
-                let conditions = &sent[9]["status"]["conditions"];
+                let conditions = &sent[8]["status"]["conditions"];
                 assert_eq!(conditions[0]["type"], "Ready");
                 assert_eq!(conditions[0]["reason"], "NameConflict");
                 assert_eq!(conditions[1]["type"], "RestoreComplete");
@@ -406,8 +408,8 @@ impl Scenario {
                         .unwrap()
                         .contains("uid-of-an-earlier-restore")
                 );
-                assert_eq!(sent[10]["type"], "Warning");
-                assert_eq!(sent[10]["reason"], "NameConflict");
+                assert_eq!(sent[9]["type"], "Warning");
+                assert_eq!(sent[9]["reason"], "NameConflict");
             }
             Scenario::Deleted => {
                 for delete in [0, 1, 3] {
@@ -460,7 +462,7 @@ fn cached(jobs: Vec<Job>, pvcs: Value) -> Cached {
         jobs,
         pvcs: serde_json::from_value(pvcs["items"].clone()).unwrap(),
         backups: vec![serde_json::from_value(backup()).unwrap()],
-        restores: vec![],
+        ..Default::default()
     }
 }
 
@@ -765,4 +767,78 @@ async fn r4_a_second_cleanup_pass_after_the_restore_is_gone_is_not_an_error() {
         .await
         .expect("the restore is gone: nothing to retry");
     server.await.unwrap();
+}
+
+/// Caches holding daily-backup and the namespace `kafka`, being deleted.
+fn namespace_being_deleted() -> Cached {
+    let mut cached = cached_backup();
+    cached.namespaces = vec![
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "kafka", "deletionTimestamp": "2026-01-01T00:00:00Z"}
+        }))
+        .unwrap(),
+    ];
+    cached
+}
+
+#[tokio::test]
+async fn r4_in_a_namespace_being_deleted_cleanup_is_only_the_removal_of_our_finalizer() {
+    // The namespace controller deletes the Jobs, PVCs and ConfigMaps; deleting them too
+    // would double the load of a namespace deletion.
+    let mut deleting = restore();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
+    let script = vec![expect(
+        Method::PATCH,
+        format!("{NS}/kafkarestores/restore-orders?"),
+        StatusCode::OK,
+        deleting.clone(),
+    )];
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(handle, script));
+    let mut cached = namespace_being_deleted();
+    cached.jobs = vec![
+        serde_json::from_value(child(
+            "Job",
+            "restore-orders-restore-1",
+            "KafkaRestore",
+            "uid-r",
+        ))
+        .unwrap(),
+    ];
+    let restore: KafkaRestore = serde_json::from_value(deleting).unwrap();
+    reconcile_restore(Arc::new(restore), context(client, cached))
+        .await
+        .expect("cleanup");
+    let sent = server.await.unwrap();
+    // A JSON patch that takes out our finalizer only.
+    let ops = sent[0].as_array().expect("a JSON patch");
+    assert!(
+        ops.iter()
+            .any(|op| op["op"] == "remove" && op["path"] == "/metadata/finalizers/1"),
+        "{ops:?}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_made_in_a_namespace_being_deleted() {
+    // Its Jobs deleted by the namespace controller before the restore itself: not a
+    // request to resume, and no request at all.
+    for finalizers in [json!(["kafkabackup.com/cleanup"]), json!([])] {
+        let mut live = restore();
+        live["metadata"]["finalizers"] = finalizers;
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let server = tokio::spawn(serve(handle, vec![]));
+        let restore: KafkaRestore = serde_json::from_value(live).unwrap();
+        reconcile_restore(
+            Arc::new(restore),
+            context(client, namespace_being_deleted()),
+        )
+        .await
+        .expect("nothing to do");
+        assert!(server.await.unwrap().is_empty());
+    }
 }

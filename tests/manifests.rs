@@ -171,6 +171,8 @@ fn rbac_grants_what_the_controller_uses() {
         ("", "configmaps", "delete"),
         ("kafka.strimzi.io", "kafkas", "get"),
         ("events.k8s.io", "events", "create"),
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
     ] {
         assert!(
             allows(group, resource, verb),

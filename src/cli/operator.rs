@@ -56,6 +56,10 @@ pub struct ControllerArgs {
         default_value_t = 8
     )]
     max_concurrent_reconciles: u16,
+    /// Requests a second the controllers may send to the API server, with a burst of as
+    /// many (0: no limit). The leader election Lease is renewed outside this limit.
+    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 100)]
+    kube_api_qps: u32,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -169,15 +173,15 @@ async fn run_controller(
     health: Health,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> TaskResult {
-    let client = loop {
+    let clients = loop {
         let counter = metrics.clone();
         let on_request = move |request: &http::Request<kube::client::Body>| {
             counter.requested(request.method(), request.uri())
         };
-        match cluster::connect(on_request).await {
-            Ok((client, version)) => {
+        match cluster::connect(on_request, cluster::RequestRate(args.kube_api_qps)).await {
+            Ok((clients, version)) => {
                 tracing::info!(server = %version, "connected to the Kubernetes API");
-                break client;
+                break clients;
             }
             Err(error) if error.cause.is_fatal() => {
                 tracing::error!(
@@ -213,14 +217,16 @@ async fn run_controller(
     };
     let image = match (&args.worker_image, &args.pod_name) {
         (Some(image), _) => image.clone(),
-        (None, Some(pod)) => cluster::own_image(client.clone(), &args.lease_namespace, pod).await?,
+        (None, Some(pod)) => {
+            cluster::own_image(clients.api.clone(), &args.lease_namespace, pod).await?
+        }
         (None, None) => RELEASE_IMAGE.to_string(),
     };
     tracing::info!(%image, "backup and restore Jobs run this image unless a resource names one");
     let defaults = JobDefaults { image };
     loop {
         let result = run_with_leader_election(
-            client.clone(),
+            clients.clone(),
             defaults.clone(),
             metrics.clone(),
             election.clone(),

@@ -24,8 +24,10 @@ pub mod strimzi;
 pub mod waiting;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use kube::core::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
 use kube::{Client, Resource};
 
@@ -64,6 +66,8 @@ pub struct Caches {
     pub backups: Store<KafkaBackup>,
     /// Every KafkaRestore the restore controller watches.
     pub restores: Store<KafkaRestore>,
+    /// The namespaces the controllers watch, metadata only: whether one is being deleted.
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
 }
 
 impl Caches {
@@ -83,6 +87,16 @@ impl Caches {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) | Err(_) => Err(Error::CacheNotReady),
         }
+    }
+
+    /// Whether `namespace` is being deleted: the namespace controller then deletes
+    /// everything in it, so the operator neither makes nor removes anything there. Not
+    /// known (the namespace cache not listed yet, or not permitted) reads as false: the
+    /// API's refusal of a create there is then the signal (see `ErrorClass`).
+    pub fn namespace_terminating(&self, namespace: &str) -> bool {
+        self.namespaces
+            .get(&ObjectRef::new(namespace))
+            .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
     }
 }
 

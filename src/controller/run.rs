@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -89,6 +90,16 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The watch of the namespaces in scope, metadata only.
+    fn namespaces(&self) -> watcher::Config {
+        match self {
+            Scope::Cluster => watcher::Config::default(),
+            Scope::Namespace(namespace) => {
+                watcher::Config::default().fields(&format!("metadata.name={namespace}"))
+            }
+        }
+    }
+
     fn api<K>(&self, client: &Client) -> Api<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
@@ -146,11 +157,22 @@ pub async fn run_controllers(
         watch_resources(scope.api::<KafkaRestore>(&client), writer),
         restore_store,
     );
+    let (namespaces, writer) = reflector::store();
+    let namespace_stream = reflector::reflector(
+        writer,
+        watcher(
+            Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+            scope.namespaces(),
+        )
+        .default_backoff()
+        .modify(|ns| ns.metadata.managed_fields = None),
+    );
     let caches = Caches {
         restore_jobs,
         pvcs,
         backups: backups.store(),
         restores: restores.store(),
+        namespaces,
     };
     let ctx = Arc::new(Context::new(
         client.clone(),
@@ -176,6 +198,13 @@ pub async fn run_controllers(
                 tracing::debug!(%error, "restore reconcile");
             }
         });
+    let namespaces = namespace_stream
+        .take_until(stopped(stop_rx.clone()))
+        .for_each(|event| async move {
+            if let Err(error) = event {
+                tracing::warn!(%error, "namespace watch (grant list and watch on namespaces, see manifests/base/rbac.yaml)");
+            }
+        });
     let backups = backups
         .with_config(config)
         .owns(scope.api::<Job>(&client), backup_jobs_config)
@@ -192,7 +221,7 @@ pub async fn run_controllers(
         let _ = stop_tx.send(true);
     });
     tracing::info!("controllers running");
-    tokio::join!(restores, backups);
+    tokio::join!(restores, backups, namespaces);
     tracing::info!("controllers stopped");
 }
 
@@ -209,7 +238,7 @@ pub struct LeaderElection {
 /// the Lease.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_with_leader_election(
-    client: Client,
+    clients: crate::cluster::Clients,
     defaults: JobDefaults,
     metrics: ControllerMetrics,
     election: LeaderElection,
@@ -219,7 +248,7 @@ pub async fn run_with_leader_election(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), kube_lease_manager::LeaseManagerError> {
     let manager =
-        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &election.lease_name)
+        kube_lease_manager::LeaseManagerBuilder::new(clients.lease.clone(), &election.lease_name)
             .with_namespace(&election.namespace)
             .with_identity(&election.identity)
             .with_field_manager(FIELD_MANAGER)
@@ -239,7 +268,7 @@ pub async fn run_with_leader_election(
         health.set(health::Phase::Leading);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
-        run_controllers(client.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), concurrency, async move {
+        run_controllers(clients.api.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), concurrency, async move {
             tokio::select! {
                 _ = lost.wait_for(|is_leader| !*is_leader) => tracing::warn!("lost the lease; stopping the controllers"),
                 _ = stop.wait_for(|stop| *stop) => {}

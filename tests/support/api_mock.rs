@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
 use kafka_backup_operator::controller::{Caches, Context};
 use kube::client::Body;
+use kube::core::PartialObjectMeta;
 use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
 use tower_test::mock;
@@ -99,6 +100,8 @@ pub struct Cached {
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub backups: Vec<KafkaBackup>,
     pub restores: Vec<KafkaRestore>,
+    /// Namespaces, metadata only (one being deleted carries a deletionTimestamp).
+    pub namespaces: Vec<PartialObjectMeta<Namespace>>,
 }
 
 impl Cached {
@@ -144,6 +147,7 @@ pub fn context_counting(
         pvcs: store(cached.pvcs),
         backups: store(cached.backups),
         restores: store(cached.restores),
+        namespaces: store(cached.namespaces),
     };
     Arc::new(Context::new(
         client,

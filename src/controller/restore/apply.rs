@@ -13,9 +13,7 @@ use serde_json::json;
 
 use crate::api::KafkaRestore;
 use crate::controller::Context;
-use crate::controller::calls::{
-    Creation, apply, apply_labels, create_or_adopt, get_opt, merge_patch, taken_by_another,
-};
+use crate::controller::calls::{Creation, apply, apply_labels, create_or_adopt, merge_patch};
 use crate::controller::error::Result;
 use crate::controller::events::{announce, publish};
 use crate::controller::observe::now;
@@ -53,12 +51,15 @@ pub(crate) async fn apply_plan(
             }
         }
         if let Some(config_map) = &config_map {
+            // Created in one request the first time; one left by an earlier attempt of
+            // this restore is brought up to date (a ConfigMap of that name made by
+            // someone else is left alone).
             let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
-            let existing = get_opt(&config_maps, &config_map.name_any()).await?;
-            if let Some(message) = taken_by_another(existing.as_ref(), restore) {
-                return Ok(Some(message));
+            match create_or_adopt(&ctx.metrics, &config_maps, config_map, restore).await? {
+                Creation::Created => {}
+                Creation::Adopted => apply(&ctx.metrics, &config_maps, config_map).await?,
+                Creation::Taken(message) => return Ok(Some(message)),
             }
-            apply(&ctx.metrics, &config_maps, config_map).await?;
         }
         if let Some(job) = &create_job {
             match create_or_adopt(&ctx.metrics, &jobs, job, restore).await? {
