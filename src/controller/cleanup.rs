@@ -47,6 +47,10 @@ where
     let result = if terminating && resource.meta().deletion_timestamp.is_none() {
         tracing::debug!(%namespace, "the namespace is being deleted; nothing to do");
         Ok(Action::await_change())
+    } else if ctx.own_writes.is_behind(resource.as_ref()) {
+        // The event of the operator's own write will reconcile it (see `OwnWrites`).
+        tracing::debug!(%namespace, "the cache is behind the operator's last write");
+        Ok(Action::await_change())
     } else {
         let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod names;
 pub(crate) mod observe;
 pub mod ownership;
+pub mod resource_metrics;
 pub mod restore;
 pub mod run;
 pub(crate) mod status;
@@ -122,6 +123,43 @@ where
         .collect()
 }
 
+/// The version of each resource the operator last wrote status or labels over, by UID:
+/// until the watch brings the version that write made, the cache shows the resource as
+/// it was before it, and a reconcile triggered meanwhile (by a Job the same reconcile
+/// made) would find the status and labels "changed" and write them again. Such a
+/// reconcile is skipped instead: the event of the write is on its way and reconciles.
+#[derive(Debug, Default)]
+pub struct OwnWrites(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl OwnWrites {
+    /// The operator wrote over `resource` as it was at its resourceVersion.
+    pub fn wrote<K: Resource>(&self, resource: &K) {
+        let meta = resource.meta();
+        if let (Some(uid), Some(version)) = (&meta.uid, &meta.resource_version) {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.insert(uid.clone(), version.clone());
+        }
+    }
+
+    /// Whether `resource` is the version the operator's last write replaced (the cache
+    /// has not caught up with it). Any other version forgets the write.
+    pub fn is_behind<K: Resource>(&self, resource: &K) -> bool {
+        let meta = resource.meta();
+        let Some(uid) = &meta.uid else {
+            return false;
+        };
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(uid) {
+            Some(version) if Some(version) == meta.resource_version.as_ref() => true,
+            Some(_) => {
+                map.remove(uid);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
 /// Shared state of the reconcilers.
 pub struct Context {
     pub client: Client,
@@ -131,6 +169,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Failures in a row per object, for the error backoff.
     pub failures: error::Failures,
+    /// Writes the caches have not shown yet.
+    pub own_writes: OwnWrites,
 }
 
 impl Context {
@@ -155,6 +195,7 @@ impl Context {
             metrics,
             recorder,
             failures: Default::default(),
+            own_writes: Default::default(),
         }
     }
 }

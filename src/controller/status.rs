@@ -62,6 +62,7 @@ where
             ),
         )
         .await?;
+        ctx.own_writes.wrote(resource);
         return Ok(());
     }
     let body = json!({
@@ -79,6 +80,7 @@ where
         ),
     )
     .await?;
+    ctx.own_writes.wrote(resource);
     Ok(())
 }
 

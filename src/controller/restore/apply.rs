@@ -115,6 +115,7 @@ pub(crate) async fn apply_plan(
     if labels_differ {
         let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
         apply_labels(&ctx.metrics, &restores, &restore.name_any(), &labels).await?;
+        ctx.own_writes.wrote(restore);
     }
     Ok(requeue.action())
 }
