@@ -238,9 +238,12 @@ impl<K: kube::Resource> ResourceName for K {
     }
 }
 
+/// The stores of both kinds.
+type Stores = (Store<KafkaBackup>, Store<KafkaRestore>);
+
 /// The caches the collector reads; empty while this replica does not lead.
 #[derive(Clone, Debug, Default)]
-pub struct ResourceCaches(Arc<RwLock<Option<(Store<KafkaBackup>, Store<KafkaRestore>)>>>);
+pub struct ResourceCaches(Arc<RwLock<Option<Stores>>>);
 
 impl ResourceCaches {
     /// From now on, scrapes read these stores.
