@@ -51,7 +51,7 @@ generate:
 # webhook configurations. Re-run to rotate.
 cluster-certs:
 	$(CARGO) run -q -- certs --out certs/cluster --dns $(SERVICE).$(NAMESPACE).svc --dns $(SERVICE).$(NAMESPACE).svc.cluster.local
-	kubectl -n $(NAMESPACE) create secret tls $(SERVICE)-tls --cert certs/cluster/tls.crt --key certs/cluster/tls.key --dry-run=client -o yaml | kubectl apply -f -
+	kubectl -n $(NAMESPACE) create secret generic $(SERVICE)-tls --type=kubernetes.io/tls --from-file=tls.crt=certs/cluster/tls.crt --from-file=tls.key=certs/cluster/tls.key --from-file=ca.crt=certs/cluster/ca.crt --dry-run=client -o yaml | kubectl apply -f -
 	for kind in mutatingwebhookconfiguration validatingwebhookconfiguration; do \
 	  kubectl patch $$kind kafka-backup-operator --type json \
 	    -p "[{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\"$$(base64 -w0 < certs/cluster/ca.crt)\"}]"; \

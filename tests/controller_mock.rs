@@ -851,7 +851,11 @@ async fn r3_a_reconcile_before_the_cache_shows_the_operators_own_write_makes_no_
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let mut script = first_reconcile_until_job((StatusCode::CREATED, json!({})));
-    script.extend(status_event_labels());
+    let mut labels_written = status_event_labels();
+    // The status write answers version 2, the label write version 3.
+    labels_written[0].body["metadata"]["resourceVersion"] = json!("2");
+    labels_written[2].body["metadata"]["resourceVersion"] = json!("3");
+    script.extend(labels_written);
     let server = tokio::spawn(serve(handle, script));
     let ctx = context(client, cached_backup());
     let restore: Arc<KafkaRestore> = Arc::new(serde_json::from_value(restore()).unwrap());
@@ -861,6 +865,16 @@ async fn r3_a_reconcile_before_the_cache_shows_the_operators_own_write_makes_no_
     reconcile_restore(restore.clone(), ctx.clone())
         .await
         .expect("the same version again");
+    // The version the status write made, before the label write: behind too.
+    let mut between = (*restore).clone();
+    between.metadata.resource_version = Some("2".into());
+    reconcile_restore(Arc::new(between), ctx.clone())
+        .await
+        .expect("the version between the two writes");
     drop(ctx);
-    assert_eq!(server.await.unwrap().len(), 10, "no request after the first pass");
+    assert_eq!(
+        server.await.unwrap().len(),
+        10,
+        "no request after the first pass"
+    );
 }

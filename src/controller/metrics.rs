@@ -6,6 +6,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -41,6 +42,9 @@ pub struct ControllerMetrics {
     jobs_created: Family<KindLabel, Counter>,
     writes: Family<WriteLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
+    leader: Gauge,
+    /// The per-resource series, read from the caches at each scrape.
+    pub resources: super::resource_metrics::ResourceCaches,
 }
 
 impl ControllerMetrics {
@@ -55,7 +59,10 @@ impl ControllerMetrics {
             jobs_created: Family::default(),
             writes: Family::default(),
             requests: Family::default(),
+            leader: Gauge::default(),
+            resources: Default::default(),
         };
+        registry.register_collector(Box::new(metrics.resources.clone()));
         let sub = registry.sub_registry_with_prefix("controller");
         sub.register(
             "reconciles",
@@ -87,7 +94,17 @@ impl ControllerMetrics {
             "Requests the controller sent to the API server, reads and watches included, by verb and resource",
             metrics.requests.clone(),
         );
+        registry.register(
+            "kafka_backup_operator_leader",
+            "1 while this replica holds the leader election Lease and runs the controllers",
+            metrics.leader.clone(),
+        );
         metrics
+    }
+
+    /// Whether this replica leads (runs the controllers) now.
+    pub fn leading(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 
     /// Counts one request the controller's client sends (see [`request_kind`]).

@@ -123,34 +123,39 @@ where
         .collect()
 }
 
-/// The version of each resource the operator last wrote status or labels over, by UID:
-/// until the watch brings the version that write made, the cache shows the resource as
-/// it was before it, and a reconcile triggered meanwhile (by a Job the same reconcile
-/// made) would find the status and labels "changed" and write them again. Such a
-/// reconcile is skipped instead: the event of the write is on its way and reconciles.
+/// The versions of each resource, by UID, that the operator's last status or label
+/// writes have replaced: until the watch brings the version the last write made, the
+/// cache shows the resource as it was before it, and a reconcile triggered meanwhile (by
+/// a Job the same reconcile made, or by the event of the status write that preceded the
+/// label write) would find the status or labels "changed" and write them again. Such a
+/// reconcile is skipped instead: the event of the last write is on its way and
+/// reconciles.
 #[derive(Debug, Default)]
-pub struct OwnWrites(std::sync::Mutex<std::collections::HashMap<String, String>>);
+pub struct OwnWrites(std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>);
 
 impl OwnWrites {
-    /// The operator wrote over `resource` as it was at its resourceVersion.
-    pub fn wrote<K: Resource>(&self, resource: &K) {
+    /// The operator wrote over `resource` as it was at its resourceVersion, and its
+    /// writes went through the versions `passed` (the answers of all but the last).
+    pub fn wrote<K: Resource>(&self, resource: &K, passed: &[String]) {
         let meta = resource.meta();
         if let (Some(uid), Some(version)) = (&meta.uid, &meta.resource_version) {
+            let mut versions = vec![version.clone()];
+            versions.extend(passed.iter().cloned());
             let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            map.insert(uid.clone(), version.clone());
+            map.insert(uid.clone(), versions);
         }
     }
 
-    /// Whether `resource` is the version the operator's last write replaced (the cache
-    /// has not caught up with it). Any other version forgets the write.
+    /// Whether `resource` is a version the operator's last write replaced (the cache
+    /// has not caught up with it). Any other version forgets the writes.
     pub fn is_behind<K: Resource>(&self, resource: &K) -> bool {
         let meta = resource.meta();
-        let Some(uid) = &meta.uid else {
+        let (Some(uid), Some(version)) = (&meta.uid, &meta.resource_version) else {
             return false;
         };
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(uid) {
-            Some(version) if Some(version) == meta.resource_version.as_ref() => true,
+            Some(versions) if versions.contains(version) => true,
             Some(_) => {
                 map.remove(uid);
                 false

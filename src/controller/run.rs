@@ -174,6 +174,10 @@ pub async fn run_controllers(
         restores: restores.store(),
         namespaces,
     };
+    metrics
+        .resources
+        .attach(caches.backups.clone(), caches.restores.clone());
+    let resources = metrics.resources.clone();
     let ctx = Arc::new(Context::new(
         client.clone(),
         caches,
@@ -222,6 +226,7 @@ pub async fn run_controllers(
     });
     tracing::info!("controllers running");
     tokio::join!(restores, backups, namespaces);
+    resources.detach();
     tracing::info!("controllers stopped");
 }
 
@@ -266,6 +271,7 @@ pub async fn run_with_leader_election(
         }
         tracing::info!("became the leader; starting the controllers");
         health.set(health::Phase::Leading);
+        metrics.leading(true);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
         run_controllers(clients.api.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), concurrency, async move {
@@ -275,6 +281,7 @@ pub async fn run_with_leader_election(
             }
         })
         .await;
+        metrics.leading(false);
         health.set(health::Phase::Standby);
         if *shutdown.borrow() {
             break;

@@ -13,12 +13,13 @@ use crate::controller::error::{Error, Result};
 
 /// Applies `new` as the status of `resource` unless it equals `old` (R3: an unchanged
 /// status is not written again). What the operator no longer sets leaves the status.
+/// Returns the resourceVersion the write made, when it wrote.
 pub(crate) async fn write_status<K, S>(
     ctx: &Context,
     resource: &K,
     old: Option<&S>,
     new: &S,
-) -> Result<()>
+) -> Result<Option<String>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -27,7 +28,7 @@ where
     S: PartialEq + serde::Serialize,
 {
     if old == Some(new) {
-        return Ok(());
+        return Ok(None);
     }
     let api: Api<K> = Api::namespaced(
         ctx.client.clone(),
@@ -49,7 +50,7 @@ where
                 })?,
             },
         )]);
-        write(
+        let written = write(
             &ctx.metrics,
             Call::on::<K>("replace the status another manager wrote of", &name),
             api.patch_status(
@@ -62,15 +63,15 @@ where
             ),
         )
         .await?;
-        ctx.own_writes.wrote(resource);
-        return Ok(());
+        ctx.own_writes.wrote(resource, &[]);
+        return Ok(written.resource_version());
     }
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": new,
     });
-    write(
+    let written = write(
         &ctx.metrics,
         Call::on::<K>("apply status of", &name),
         api.patch_status(
@@ -80,8 +81,8 @@ where
         ),
     )
     .await?;
-    ctx.own_writes.wrote(resource);
-    Ok(())
+    ctx.own_writes.wrote(resource, &[]);
+    Ok(written.resource_version())
 }
 
 /// A field manager other than the operator's that owns fields of the status.

@@ -107,7 +107,7 @@ pub(crate) async fn apply_plan(
         )
         .await;
     }
-    write_status(ctx, restore, restore.status.as_ref(), &status).await?;
+    let written = write_status(ctx, restore, restore.status.as_ref(), &status).await?;
     announce(ctx, restore, announcement.as_ref()).await;
     let labels_differ = labels
         .iter()
@@ -115,7 +115,7 @@ pub(crate) async fn apply_plan(
     if labels_differ {
         let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
         apply_labels(&ctx.metrics, &restores, &restore.name_any(), &labels).await?;
-        ctx.own_writes.wrote(restore);
+        ctx.own_writes.wrote(restore, written.as_slice());
     }
     Ok(requeue.action())
 }

@@ -306,7 +306,20 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                 if suspended {
                     plan.suspend_job = Some((job.name_any(), false));
                 }
-                let message = format!("Job '{}' (attempt {attempt}) is running", job.name_any());
+                // The message the Job was made with (which says whether it resumes or
+                // continues) stays while it runs: rewording it would be one more status
+                // write for every new restore.
+                let quoted = format!("'{}'", job.name_any());
+                let message = old_status
+                    .conditions
+                    .iter()
+                    .find(|c| {
+                        c.type_ == c::READY
+                            && c.reason == c::RESTORE_RUNNING
+                            && c.message.contains(&quoted)
+                    })
+                    .map(|c| c.message.clone())
+                    .unwrap_or_else(|| format!("Job {quoted} (attempt {attempt}) is running"));
                 wants = running_wants(&message);
             }
         }

@@ -858,3 +858,22 @@ fn r1_a_restore_started_by_another_operator_is_not_run_again() {
         ("True", "RestoreCompleted")
     );
 }
+
+#[test]
+fn r3_a_new_restores_status_is_written_once_not_again_when_its_job_appears() {
+    let created = Case::new(KafkaRestore::test()).plan();
+    let mut restore = KafkaRestore::test();
+    restore.status = Some(created.status.clone());
+    restore.metadata.labels = Some(created.labels.clone());
+    let running = Case::new(restore.clone())
+        .jobs(vec![job(1, None)])
+        .pvcs(vec![pvc(&fresh_pvc(1))])
+        .plan();
+    assert_eq!(
+        Some(&running.status),
+        restore.status.as_ref(),
+        "the same status: nothing to write"
+    );
+    assert_eq!(running.labels, created.labels);
+    assert!(running.create_job.is_none() && running.announce.is_none());
+}
