@@ -381,6 +381,83 @@ async fn a_restore_into_mapped_topics_equals_the_source() {
     );
 }
 
+/// A running restore shows its progress in its status (read from its worker pod, which
+/// keeps no API token), rising, and 100 percent once it completed; the operator's
+/// metrics then show the backup's and the restore's series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a cluster with a node: make e2e"]
+async fn a_running_restore_shows_its_progress_and_the_metrics_show_both_resources() {
+    let Some((ns, parts, broker, bucket)) = setup("pods-progress").await else {
+        return;
+    };
+    let topic = topic_of(&ns, "views");
+    let source = blocking(|| source_topic(&broker, &topic, 30_000));
+    backed_up(&ns, &parts, &bucket, &topic).await;
+    let target = format!("{topic}-restored");
+    restore(
+        &ns,
+        &parts,
+        "views",
+        json!({
+            "topicMapping": [{"sourceTopic": topic, "targetTopic": target}],
+            "restore": {"rateLimitRecordsPerSec": 1000, "produceBatchSize": 100}
+        }),
+    )
+    .await;
+    let progress = || async {
+        ns.api::<KafkaRestore>()
+            .get("views")
+            .await
+            .ok()?
+            .status?
+            .restore?
+            .progress
+    };
+    let seen = std::sync::Mutex::new(Vec::new());
+    within(
+        "the restore completed, its progress read on the way",
+        || async {
+            if let Some(p) = progress().await {
+                let mut seen = seen.lock().unwrap();
+                if seen.last() != Some(&p.records) {
+                    seen.push(p.records);
+                }
+            }
+            (reason(&ns, "KafkaRestore", "views").await.as_deref() == Some("RestoreCompleted"))
+                .then_some(())
+        },
+    )
+    .await;
+    let seen = seen.into_inner().unwrap();
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]) && seen.iter().filter(|r| **r > 0).count() >= 2,
+        "progress rose while it ran: {seen:?}"
+    );
+    let done = within("100 percent", || async {
+        progress().await.filter(|p| p.percent == 100)
+    })
+    .await;
+    assert_eq!(done.records, source.len() as i64);
+    assert_eq!(done.total_records, source.len() as i64);
+
+    let scrape = ns.scrape(0);
+    let restore = format!(r#"{{namespace="{}",name="views"}}"#, ns.name);
+    let backup = format!(r#"{{namespace="{}",name="nightly"}}"#, ns.name);
+    for series in [
+        format!("kafka_restore_completed{restore} 1"),
+        format!("kafka_restore_progress_ratio{restore} 1.0"),
+        format!("kafka_restore_records_written{restore} {}", source.len()),
+        format!("kafka_restore_attempt{restore} 1"),
+        format!("kafka_restore_last_progress_timestamp_seconds{restore} "),
+        format!("kafka_backup_last_success_records{backup} {}", source.len()),
+        format!("kafka_backup_last_success_timestamp_seconds{backup} "),
+        format!("kafka_backup_last_run_failed{backup} 0"),
+        "kafka_backup_operator_leader 1".to_string(),
+    ] {
+        assert!(scrape.contains(&series), "{series} in\n{scrape}");
+    }
+}
+
 async fn jobs(ns: &TestNamespace, selector: &str) -> Vec<Job> {
     ns.api::<Job>()
         .list(&ListParams::default().labels(selector))

@@ -1101,3 +1101,99 @@ fn a_backup_keeps_committed_transactions_and_leaves_aborted_ones_out() {
         "only committed records, and no transaction marker written back as a record"
     );
 }
+
+/// `GET /progress` of a worker on 127.0.0.1:`port`, or None while it does not answer.
+fn served_progress(port: u16) -> Option<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /progress HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200")
+        .then(|| serde_json::from_str(body).ok())
+        .flatten()
+}
+
+#[test]
+/// While a restore runs, its worker serves its progress (what the operator reads into
+/// the KafkaRestore's status): records rise and never fall, out of the records in the
+/// backup window, below 100 percent until it completed; the report then holds them all.
+fn a_running_restore_serves_its_progress_rising_to_every_record() {
+    let Some(broker) = Broker::shared() else {
+        return;
+    };
+    let (storage, report, _, source) = backed_up(broker, "views", "progress");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let extra = [
+        &[
+            "--topic-mapping",
+            "views=views-restored",
+            "--progress-listen",
+            &listen,
+        ][..],
+        &SLOW[..],
+    ]
+    .concat();
+    let mut child = restore_command(broker, storage.path(), report.path(), "progress", &extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restore did not finish in 120 s"
+        );
+        if let Some(progress) = served_progress(port) {
+            seen.push(progress);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(status.success());
+    let records: Vec<u64> = seen
+        .iter()
+        .map(|p| p["records"].as_u64().unwrap())
+        .collect();
+    assert!(
+        records.windows(2).all(|w| w[0] <= w[1]),
+        "records never fall: {records:?}"
+    );
+    let distinct: std::collections::BTreeSet<u64> = records.iter().copied().collect();
+    assert!(distinct.len() >= 3, "seen rising: {records:?}");
+    let total = source.len() as u64;
+    let last = seen.last().unwrap();
+    assert_eq!(last["totalRecords"], total, "{last}");
+    assert!(
+        seen.iter()
+            .filter(|p| p["records"].as_u64() < Some(total))
+            .all(|p| p["percent"].as_u64() < Some(100)),
+        "100 only once every record is written"
+    );
+    let percents: Vec<u64> = seen
+        .iter()
+        .map(|p| p["percent"].as_u64().unwrap())
+        .collect();
+    assert!(
+        percents.windows(2).all(|w| w[0] <= w[1]) && percents.iter().any(|p| (1..99).contains(p)),
+        "{percents:?}"
+    );
+    assert_eq!(report_of(report.path())["records"], total);
+    assert_eq!(report_of(report.path())["status"], "completed");
+    assert!(
+        served_progress(port).is_none(),
+        "the server went with the worker"
+    );
+}

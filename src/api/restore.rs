@@ -41,6 +41,12 @@ use super::mapping::TopicMappings;
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
     ),
     printcolumn(
+        name = "Progress",
+        type_ = "integer",
+        description = "Percent of the backup window's records written",
+        json_path = ".status.restore.progress.percent"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
@@ -389,6 +395,35 @@ pub struct RestoreAttempt {
     /// Consumer groups whose offsets the restore set in the target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumer_groups: Vec<String>,
+    /// How far the restore has come, read from its running worker at least every 10
+    /// seconds while its records grow; 100 percent once it completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+}
+
+/// A restore's progress over all its attempts, as its worker measured it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Progress {
+    /// Records written to the target.
+    pub records: i64,
+    /// Bytes of keys and values written.
+    pub bytes: i64,
+    /// Records in the backup window (from the backup's segment index).
+    pub total_records: i64,
+    /// Partitions written to so far.
+    pub partitions: i64,
+    /// Segments of the backup window the current attempt has read, out of `segmentsTotal`.
+    pub segments_done: i64,
+    pub segments_total: i64,
+    /// `records` out of `totalRecords`, 0 to 100; 100 only once the restore completed.
+    pub percent: i32,
+    /// When the worker measured these figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_time: Option<Time>,
+    /// When the records written last grew (the attempt's start until they first do).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_progress_time: Option<Time>,
 }
 
 impl KafkaRestoreSpec {

@@ -31,7 +31,7 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
             let config =
                 worker_cli::restore_config(&args, file.as_deref()).map_err(WorkerFailure::Input)?;
             runtime
-                .block_on(worker::run::restore(&config))
+                .block_on(worker::run::restore(&config, args.progress_listen))
                 .map_err(WorkerFailure::Run)
         },
     )

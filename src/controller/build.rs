@@ -484,6 +484,7 @@ pub fn restore_job(
         report_pvc: Some(report_pvc),
         logging: spec.logging.as_ref(),
         metrics_port: metrics_port(spec.metrics.as_ref()),
+        progress_port: Some(crate::controller::restore::progress::PROGRESS_PORT),
     });
     Ok(Job {
         metadata: meta(
@@ -530,6 +531,7 @@ pub fn backup_job_spec(
             report_pvc: None,
             logging: spec.logging.as_ref(),
             metrics_port: metrics_port(spec.metrics.as_ref()),
+            progress_port: None,
         }),
         ..Default::default()
     }

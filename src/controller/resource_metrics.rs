@@ -140,6 +140,34 @@ pub fn series(
         }
         if let Some(attempt) = &status.restore {
             put("kafka_restore_attempt", restore, f64::from(attempt.attempt));
+            let progress = attempt.progress.as_ref();
+            if let Some(progress) = progress {
+                put(
+                    "kafka_restore_progress_ratio",
+                    restore,
+                    f64::from(progress.percent) / 100.0,
+                );
+                put(
+                    "kafka_restore_records_written",
+                    restore,
+                    progress.records as f64,
+                );
+                put(
+                    "kafka_restore_bytes_written",
+                    restore,
+                    progress.bytes as f64,
+                );
+            }
+            if let Some(last) = progress
+                .and_then(|p| p.last_progress_time.as_ref())
+                .or(attempt.start_time.as_ref())
+            {
+                put(
+                    "kafka_restore_last_progress_timestamp_seconds",
+                    restore,
+                    seconds(Some(last.0)),
+                );
+            }
         }
     }
     out.retain(|s| !s.values.is_empty());
@@ -193,6 +221,22 @@ pub const METRICS: &[(&str, &str)] = &[
     (
         "kafka_restore_attempt",
         "The restore's current (or last) attempt, from 1",
+    ),
+    (
+        "kafka_restore_progress_ratio",
+        "Records written out of the records in the backup window, 0 to 1 (1 once completed)",
+    ),
+    (
+        "kafka_restore_records_written",
+        "Records the restore has written, over all its attempts",
+    ),
+    (
+        "kafka_restore_bytes_written",
+        "Bytes of keys and values the restore has written",
+    ),
+    (
+        "kafka_restore_last_progress_timestamp_seconds",
+        "When the restore's written records last grew, or its attempt started (Unix seconds)",
     ),
 ];
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, PodStatus};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
@@ -37,6 +37,8 @@ pub(crate) fn trim_cached_resource<K: Resource>(resource: &mut K) {
         entries.retain(|entry| {
             entry.subresource.as_deref() == Some("status")
                 && entry.manager.as_deref() != Some(FIELD_MANAGER)
+                && entry.manager.as_deref()
+                    != Some(crate::controller::restore::progress::PROGRESS_MANAGER)
         });
         for entry in entries.iter_mut() {
             entry.fields_v1 = None;
@@ -177,7 +179,39 @@ pub async fn run_controllers(
     metrics
         .resources
         .attach(caches.backups.clone(), caches.restores.clone());
+    // The worker pods of restores, for the progress reader: their labels, phase and
+    // address only.
+    let (restore_pods, writer) = reflector::store();
+    let pod_stream = reflector::reflector(
+        writer,
+        watcher(
+            scope.api::<Pod>(&client),
+            watcher::Config::default().labels(&format!(
+                "{managed_selector},{}",
+                crate::constants::LABEL_RESTORE
+            )),
+        )
+        .default_backoff()
+        .modify(|pod| {
+            pod.metadata.managed_fields = None;
+            pod.metadata.annotations = None;
+            pod.spec = None;
+            pod.status = pod.status.take().map(|s| PodStatus {
+                phase: s.phase,
+                pod_ip: s.pod_ip,
+                ..Default::default()
+            });
+        }),
+    );
+    let progress = crate::controller::restore::progress::run(
+        client.clone(),
+        metrics.clone(),
+        caches.restores.clone(),
+        restore_pods,
+    );
     let resources = metrics.resources.clone();
+    metrics.leading(true);
+    let leader = metrics.clone();
     let ctx = Arc::new(Context::new(
         client.clone(),
         caches,
@@ -202,6 +236,21 @@ pub async fn run_controllers(
                 tracing::debug!(%error, "restore reconcile");
             }
         });
+    let restore_pods =
+        pod_stream
+            .take_until(stopped(stop_rx.clone()))
+            .for_each(|event| async move {
+                if let Err(error) = event {
+                    tracing::warn!(%error, "restore pod watch");
+                }
+            });
+    let progress_stop = stopped(stop_rx.clone());
+    let progress = async move {
+        tokio::select! {
+            () = progress => {}
+            () = progress_stop => {}
+        }
+    };
     let namespaces = namespace_stream
         .take_until(stopped(stop_rx.clone()))
         .for_each(|event| async move {
@@ -225,8 +274,9 @@ pub async fn run_controllers(
         let _ = stop_tx.send(true);
     });
     tracing::info!("controllers running");
-    tokio::join!(restores, backups, namespaces);
+    tokio::join!(restores, backups, namespaces, restore_pods, progress);
     resources.detach();
+    leader.leading(false);
     tracing::info!("controllers stopped");
 }
 
@@ -271,7 +321,6 @@ pub async fn run_with_leader_election(
         }
         tracing::info!("became the leader; starting the controllers");
         health.set(health::Phase::Leading);
-        metrics.leading(true);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
         run_controllers(clients.api.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), concurrency, async move {
@@ -281,7 +330,6 @@ pub async fn run_with_leader_election(
             }
         })
         .await;
-        metrics.leading(false);
         health.set(health::Phase::Standby);
         if *shutdown.borrow() {
             break;

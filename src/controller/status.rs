@@ -10,6 +10,7 @@ use crate::controller::Context;
 use crate::controller::calls::write;
 use crate::controller::error::Call;
 use crate::controller::error::{Error, Result};
+use crate::controller::restore::progress::PROGRESS_MANAGER;
 
 /// Applies `new` as the status of `resource` unless it equals `old` (R3: an unchanged
 /// status is not written again). What the operator no longer sets leaves the status.
@@ -95,6 +96,7 @@ fn foreign_status_manager<K: Resource>(resource: &K) -> Option<String> {
         .find(|entry| {
             entry.subresource.as_deref() == Some("status")
                 && entry.manager.as_deref() != Some(FIELD_MANAGER)
+                && entry.manager.as_deref() != Some(PROGRESS_MANAGER)
         })
         .map(|entry| entry.manager.clone().unwrap_or_default())
 }

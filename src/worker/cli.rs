@@ -97,6 +97,10 @@ pub struct RestoreArgs {
     /// an attempt after an unclean stop first waits this long plus 6 seconds.
     #[arg(long, value_name = "MS")]
     pub produce_timeout_ms: Option<u32>,
+    /// Serve the restore's progress at http://ADDR/progress while it runs (JSON; the
+    /// operator reads it into the KafkaRestore's status).
+    #[arg(long, env = "KAFKA_BACKUP_PROGRESS_LISTEN", value_name = "ADDR")]
+    pub progress_listen: Option<std::net::SocketAddr>,
 }
 
 /// Reads `--config` (if given) and applies the flags over it.

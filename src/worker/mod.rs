@@ -7,6 +7,7 @@ pub mod config;
 pub mod engine_config;
 pub mod fingerprint;
 pub mod groups;
+pub mod progress;
 pub mod report;
 pub mod retention;
 pub mod run;

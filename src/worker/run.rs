@@ -65,6 +65,15 @@ async fn run_until_stopped(
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -300,7 +309,11 @@ async fn with_literal_topics(config: &WorkerConfig) -> Result<WorkerConfig, Work
 
 /// Runs one attempt of a restore, resuming from the report directory when an earlier
 /// attempt left a checkpoint there.
-pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
+/// While it runs, its progress is served at `progress_listen` (see `progress`).
+pub async fn restore(
+    config: &WorkerConfig,
+    progress_listen: Option<std::net::SocketAddr>,
+) -> Result<Summary, WorkerError> {
     let options = config.restore.as_ref().ok_or(ConfigError::NotARestore)?;
     let dir = PathBuf::from(&options.report_dir);
     let io = |source| WorkerError::Report {
@@ -433,17 +446,41 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
         }
         None => None,
     };
+    let live = super::progress::Live::starting(&current);
+    let server = progress_listen.map(|listen| {
+        let live = live.clone();
+        tokio::spawn(async move {
+            if let Err(error) = super::progress::serve(listen, live).await {
+                tracing::warn!(%error, %listen, "cannot serve the restore's progress");
+            }
+        })
+    });
+    let events = {
+        let live = live.clone();
+        let mut receiver = engine.progress_receiver();
+        tokio::spawn(async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(progress) => live.engine(progress),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+    };
     let progress = {
-        let mut live = current.clone();
+        let mut report = current.clone();
         let dir = dir.clone();
         let checkpoint_path = checkpoint_path.clone();
+        let live = live.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
                 if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
-                    live.absorb(&checkpoint, &now());
-                    if let Err(error) = report::write_atomic(&dir, &live) {
+                    report.absorb(&checkpoint, &now());
+                    live.report(&report);
+                    if let Err(error) = report::write_atomic(&dir, &report) {
                         tracing::warn!(%error, "could not update the report");
                     }
                 }
@@ -452,6 +489,9 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
     };
     let (outcome, interrupted) = run_until_stopped(&engine, options.dry_run).await;
     progress.abort();
+    events.abort();
+    // The server goes with the attempt, whatever its outcome.
+    let _server = server.map(AbortOnDrop);
 
     if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
         current.absorb(&checkpoint, &now());
@@ -496,6 +536,8 @@ pub async fn restore(config: &WorkerConfig) -> Result<Summary, WorkerError> {
                     current.consumer_groups = set;
                 }
                 current.status = Status::Completed;
+                live.report(&current);
+                live.completed();
                 Ok(())
             }
         }

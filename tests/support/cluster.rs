@@ -58,6 +58,8 @@ pub struct TestNamespace {
     pub client: Client,
     pub name: String,
     stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// The metrics registry of each controller started, as `/metrics` encodes it.
+    registries: Vec<prometheus_client::registry::Registry>,
     /// Pods of this namespace stay off real nodes: the test plays the kubelet.
     simulated: bool,
 }
@@ -109,6 +111,7 @@ impl TestNamespace {
             client: client.clone(),
             name,
             stops: Vec::new(),
+            registries: Vec::new(),
             simulated,
         }
     }
@@ -128,8 +131,9 @@ impl TestNamespace {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let image = std::env::var("KAFKA_BACKUP_E2E_IMAGE")
             .unwrap_or_else(|_| "kafka-backup-operator:e2e".into());
-        let metrics =
-            ControllerMetrics::register(&mut prometheus_client::registry::Registry::default());
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = ControllerMetrics::register(&mut registry);
+        self.registries.push(registry);
         tokio::spawn(run_controllers(
             self.client.clone(),
             JobDefaults { image },
@@ -143,6 +147,15 @@ impl TestNamespace {
         ));
         self.stops.push(stop);
         self.stops.len() - 1
+    }
+
+    /// What `/metrics` shows of controller `index` (see `start_controller`) now.
+    #[allow(dead_code)]
+    pub fn scrape(&self, index: usize) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registries[index])
+            .expect("OpenMetrics text");
+        text
     }
 
     pub fn api<K>(&self) -> Api<K>

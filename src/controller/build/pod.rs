@@ -40,6 +40,8 @@ pub(super) struct WorkerPod<'a> {
     pub logging: Option<&'a Logging>,
     /// The port of the worker's metrics endpoint, when it serves one.
     pub metrics_port: Option<u16>,
+    /// The port a restore worker serves its progress on, for the operator to read.
+    pub progress_port: Option<u16>,
 }
 
 pub(super) fn pvc_volume(name: &str, claim: &str) -> Volume {
@@ -266,6 +268,7 @@ pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
         report_pvc,
         logging,
         metrics_port,
+        progress_port,
     } = pod;
     let (mut volumes, mut mounts, storage_env) = storage_parts(storage, storage_read_only);
     if let Some(claim) = report_pvc {
@@ -319,6 +322,12 @@ pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
             mounts.push(mount("kafka-client", wc::CLIENT_CERT_DIR, true));
         }
     }
+    if let Some(port) = progress_port {
+        env.push(value_env(
+            "KAFKA_BACKUP_PROGRESS_LISTEN",
+            format!("0.0.0.0:{port}"),
+        ));
+    }
     env.extend(storage_env);
     // A RUST_LOG of the user's own replaces the one made from spec.logging (validation
     // warns about it); every other variable the operator sets stays the operator's.
@@ -367,14 +376,20 @@ pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
                     format!("{}/{}", wc::CONFIG_DIR, wc::CONFIG_FILE_NAME),
                 ]),
                 env: Some(env),
-                ports: metrics_port.map(|port| {
-                    vec![ContainerPort {
-                        name: Some("metrics".into()),
-                        container_port: i32::from(port),
-                        protocol: Some("TCP".into()),
-                        ..Default::default()
-                    }]
-                }),
+                ports: Some(
+                    [("metrics", metrics_port), ("progress", progress_port)]
+                        .into_iter()
+                        .filter_map(|(name, port)| {
+                            port.map(|port| ContainerPort {
+                                name: Some(name.into()),
+                                container_port: i32::from(port),
+                                protocol: Some("TCP".into()),
+                                ..Default::default()
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                )
+                .filter(|ports| !ports.is_empty()),
                 resources: settings.resources,
                 volume_mounts: Some(mounts),
                 termination_message_policy: Some("FallbackToLogsOnError".into()),

@@ -145,16 +145,34 @@ fn a_suspended_or_one_shot_backup_has_no_interval() {
 fn a_restore_shows_its_state_and_attempt() {
     let running = restore(json!({
         "conditions": ready("RestoreRunning"),
-        "restore": {"jobName": "orders-restore-2", "attempt": 2},
+        "restore": {"jobName": "orders-restore-2", "attempt": 2, "startTime": "2026-06-03T10:00:00Z",
+                    "progress": {"records": 250, "bytes": 2500, "totalRecords": 1000, "percent": 25,
+                                 "lastProgressTime": "2026-06-03T11:00:00Z"}},
     }));
     let all = series(&[], &[running], now());
+    assert_eq!(value(&all, "kafka_restore_progress_ratio"), Some(0.25));
+    assert_eq!(value(&all, "kafka_restore_records_written"), Some(250.0));
+    assert_eq!(value(&all, "kafka_restore_bytes_written"), Some(2500.0));
+    let progressed: Timestamp = "2026-06-03T11:00:00Z".parse().unwrap();
+    assert_eq!(
+        value(&all, "kafka_restore_last_progress_timestamp_seconds"),
+        Some(progressed.as_second() as f64)
+    );
     assert_eq!(value(&all, "kafka_restore_running"), Some(1.0));
     assert_eq!(value(&all, "kafka_restore_completed"), Some(0.0));
     assert_eq!(value(&all, "kafka_restore_failed"), Some(0.0));
     assert_eq!(value(&all, "kafka_restore_attempt"), Some(2.0));
     let failed = restore(json!({"conditions": ready("RestoreFailed"),
-                                "restore": {"jobName": "orders-restore-1", "attempt": 1}}));
+                                "restore": {"jobName": "orders-restore-1", "attempt": 1,
+                                            "startTime": "2026-06-03T10:00:00Z"}}));
     let all = series(&[], &[failed], now());
+    // Never read while it ran: its start stands for the last progress.
+    let started: Timestamp = "2026-06-03T10:00:00Z".parse().unwrap();
+    assert_eq!(
+        value(&all, "kafka_restore_last_progress_timestamp_seconds"),
+        Some(started.as_second() as f64)
+    );
+    assert_eq!(value(&all, "kafka_restore_progress_ratio"), None);
     assert_eq!(value(&all, "kafka_restore_failed"), Some(1.0));
     assert_eq!(value(&all, "kafka_restore_running"), Some(0.0));
 }

@@ -11,7 +11,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use serde_json::json;
 
-use crate::api::KafkaRestore;
+use crate::api::{KafkaRestore, KafkaRestoreStatus};
 use crate::controller::Context;
 use crate::controller::calls::{Creation, apply, apply_labels, create_or_adopt, merge_patch};
 use crate::controller::error::Result;
@@ -74,7 +74,14 @@ pub(crate) async fn apply_plan(
     if let Some(message) = taken {
         // Nothing after the taken name was applied; the restore shows why and waits.
         let blocked = blocked_plan(restore, Blocker::new(Waiting::NameConflict, message), now());
-        write_status(ctx, restore, restore.status.as_ref(), &blocked.status).await?;
+        let old_status = restore.status.as_ref().map(without_progress);
+        write_status(
+            ctx,
+            restore,
+            old_status.as_ref(),
+            &without_progress(&blocked.status),
+        )
+        .await?;
         announce(ctx, restore, blocked.announce.as_ref()).await;
         return Ok(blocked.requeue.action());
     }
@@ -107,7 +114,15 @@ pub(crate) async fn apply_plan(
         )
         .await;
     }
-    let written = write_status(ctx, restore, restore.status.as_ref(), &status).await?;
+    // The progress is the progress reader's to write (see `progress`), never ours.
+    let old_status = restore.status.as_ref().map(without_progress);
+    let written = write_status(
+        ctx,
+        restore,
+        old_status.as_ref(),
+        &without_progress(&status),
+    )
+    .await?;
     announce(ctx, restore, announcement.as_ref()).await;
     let labels_differ = labels
         .iter()
@@ -118,4 +133,13 @@ pub(crate) async fn apply_plan(
         ctx.own_writes.wrote(restore, written.as_slice());
     }
     Ok(requeue.action())
+}
+
+/// `status` without `restore.progress`.
+fn without_progress(status: &KafkaRestoreStatus) -> KafkaRestoreStatus {
+    let mut status = status.clone();
+    if let Some(attempt) = status.restore.as_mut() {
+        attempt.progress = None;
+    }
+    status
 }

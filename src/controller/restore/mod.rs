@@ -5,6 +5,7 @@ mod apply;
 mod attempt;
 mod observe;
 pub mod plan;
+pub mod progress;
 mod status;
 
 use std::sync::Arc;
