@@ -251,13 +251,17 @@ async fn r5_deleting_the_job_resumes_with_the_same_report_pvc() {
         jobs_of(&ns, "restore-orders").await.into_iter().next()
     })
     .await;
-    let pvc = ns
-        .api::<KafkaRestore>()
-        .get("restore-orders")
-        .await
-        .unwrap()
-        .labels()["kafkabackup.com/report-pvc-name"]
-        .clone();
+    // The labels are written right after the Job and its status.
+    let pvc = eventually("the report PVC's label", || async {
+        ns.api::<KafkaRestore>()
+            .get("restore-orders")
+            .await
+            .ok()?
+            .labels()
+            .get("kafkabackup.com/report-pvc-name")
+            .cloned()
+    })
+    .await;
     ns.api::<Job>()
         .delete("restore-orders-restore-1", &DeleteParams::background())
         .await
@@ -850,6 +854,12 @@ async fn r3_an_operator_restart_writes_nothing_to_settled_objects() {
     complete_pod(&ns, "restore-orders-restore-1", true).await;
     eventually("RestoreComplete=True", || async {
         (condition(&ns, "restore-orders", "RestoreComplete").await?.0 == "True").then_some(())
+    })
+    .await;
+    // Settled: its progress reads 100 (written within 10 s of completion).
+    eventually("progress 100", || async {
+        let restore = ns.api::<KafkaRestore>().get("restore-orders").await.ok()?;
+        (restore.status?.restore?.progress?.percent == 100).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
