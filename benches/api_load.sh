@@ -97,8 +97,7 @@ KUBECONFIG="$work/operator.kubeconfig" kubectl config set-credentials api-load -
 KUBECONFIG="$work/operator.kubeconfig" kubectl config set-context --current --user=api-load >/dev/null
 "$BIN" certs --out "$work" --dns localhost --ip 127.0.0.1 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-# MALLOC_ARENA_MAX as manifests/base/deployment.yaml sets it.
-KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info MALLOC_ARENA_MAX=2 KAFKA_BACKUP_KUBE_API_QPS="${KUBE_API_QPS:-100}" "$BIN" run --listen "127.0.0.1:$port" \
+KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info KAFKA_BACKUP_KUBE_API_QPS="${KUBE_API_QPS:-100}" "$BIN" run --listen "127.0.0.1:$port" \
   --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --lease-namespace kafka-backup-operator \
   --lease-name api-load --identity api-load --worker-image docker.io/library/kafka-backup-operator:load \
   >"$work/operator.log" 2>&1 &
