@@ -56,7 +56,7 @@ fn crds_name_both_kinds_with_short_names_category_and_columns() {
             &crds[1],
             "KafkaRestore",
             "kr",
-            vec!["Cluster", "Backup", "Status", "Age"],
+            vec!["Cluster", "Backup", "Status", "Progress", "Age"],
         ),
     ] {
         assert_eq!(crd["spec"]["group"], "kafkabackup.com");
