@@ -1287,6 +1287,36 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
     })
     .await;
 
+    // /metrics of the process, as a PodMonitor scrapes it: the leader, and the series
+    // of this namespace's backup and restore (the restore's progress 100 once its
+    // progress reader, with the manifests' RBAC, has written it).
+    let restore_labels = format!(r#"{{namespace="{}",name="restore-orders"}}"#, ns.name);
+    let backup_labels = format!(r#"{{namespace="{}",name="daily-backup"}}"#, ns.name);
+    let wanted = [
+        "kafka_backup_operator_leader 1".to_string(),
+        format!("kafka_restore_completed{restore_labels} 1"),
+        format!("kafka_restore_progress_ratio{restore_labels} 1.0"),
+        format!("kafka_restore_attempt{restore_labels} 1"),
+        format!("kafka_backup_schedule_interval_seconds{backup_labels} 86400"),
+        format!("kafka_backup_created_timestamp_seconds{backup_labels} "),
+    ];
+    let scrape = eventually("the series on /metrics", || async {
+        let text = http
+            .get(format!("https://localhost:{port}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        wanted
+            .iter()
+            .all(|series| text.contains(series.as_str()))
+            .then_some(text)
+    })
+    .await;
+    assert!(scrape.contains("controller_api_requests_total"), "{scrape}");
+
     // Cleanup and the finalizer, as the service account.
     ns.api::<KafkaRestore>()
         .delete("restore-orders", &DeleteParams::default())
