@@ -111,6 +111,8 @@ requests() { # sum of controller_api_requests_total, optionally of one verb
     awk -v verb="${1:-}" '/^controller_api_requests_total/ && (verb == "" || index($0, "verb=\"" verb "\"")) {s += $NF} END {print s + 0}'
 }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status"; }
+# Of the RSS: anonymous memory (heap, caches) and file-backed pages (the binary's text).
+rss_split() { awk '/RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "anonymous %.0f MiB, file %.0f MiB", a / 1024, f / 1024}' "/proc/$pid/status"; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat"; }
 # The controller's requests per restore since $1 (a scrape), by verb and resource.
 breakdown() {
@@ -155,7 +157,7 @@ settled=$(requests)
 report "API requests per restore to settle" "$(per_restore "$settled - $before") (LIST $(per_restore "$(requests list) - $lists_before"))"
 breakdown "$work/before.txt"
 report "controller CPU, apply to settled" "$(python3 -c "print(f'{$(cpu_seconds) - $cpu_before:.1f}')") s"
-report "controller RSS, settled" "$(rss_mib) MiB"
+report "controller RSS, settled" "$(rss_mib) MiB ($(rss_split))"
 sleep 60
 report "API requests per restore, idle minute" "$(per_restore "$(requests) - $settled")"
 report "namespace deletion, controller running" "$(delete_namespace kbo-load-run) s"
