@@ -13,6 +13,9 @@ use kube::runtime::{reflector, watcher};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
+#[path = "support/kustomize.rs"]
+mod kustomize;
+
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
         .unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -207,20 +210,7 @@ fn the_alert_rules_pass_their_promtool_tests() {
 
 #[test]
 fn kustomize_renders_the_monitor_the_rules_and_the_dashboard_configmap() {
-    let output = std::process::Command::new("kubectl")
-        .args(["kustomize"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/monitoring"))
-        .output()
-        .expect("kubectl is installed");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
-    let objects: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect();
+    let objects = kustomize::render("manifests/monitoring");
     let kinds: BTreeSet<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
     assert_eq!(
         kinds,

@@ -34,12 +34,7 @@ pub(crate) fn trim_cached_job(job: &mut Job) {
 /// its status (see `status::write_status`).
 pub(crate) fn trim_cached_resource<K: Resource>(resource: &mut K) {
     if let Some(entries) = resource.meta_mut().managed_fields.as_mut() {
-        entries.retain(|entry| {
-            entry.subresource.as_deref() == Some("status")
-                && entry.manager.as_deref() != Some(FIELD_MANAGER)
-                && entry.manager.as_deref()
-                    != Some(crate::controller::restore::progress::PROGRESS_MANAGER)
-        });
+        entries.retain(crate::controller::status::is_foreign_status_entry);
         for entry in entries.iter_mut() {
             entry.fields_v1 = None;
         }
@@ -209,9 +204,8 @@ pub async fn run_controllers(
         caches.restores.clone(),
         restore_pods,
     );
-    let resources = metrics.resources.clone();
     metrics.leading(true);
-    let leader = metrics.clone();
+    let stopped_metrics = metrics.clone();
     let ctx = Arc::new(Context::new(
         client.clone(),
         caches,
@@ -275,8 +269,8 @@ pub async fn run_controllers(
     });
     tracing::info!("controllers running");
     tokio::join!(restores, backups, namespaces, restore_pods, progress);
-    resources.detach();
-    leader.leading(false);
+    stopped_metrics.resources.detach();
+    stopped_metrics.leading(false);
     tracing::info!("controllers stopped");
 }
 

@@ -86,6 +86,18 @@ where
     Ok(written.resource_version())
 }
 
+/// Whether `entry` is another manager's (not the reconcilers', not the progress
+/// reader's) of the status subresource.
+pub(crate) fn is_foreign_status_entry(
+    entry: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry,
+) -> bool {
+    entry.subresource.as_deref() == Some("status")
+        && !matches!(
+            entry.manager.as_deref(),
+            Some(FIELD_MANAGER) | Some(PROGRESS_MANAGER)
+        )
+}
+
 /// A field manager other than the operator's that owns fields of the status.
 fn foreign_status_manager<K: Resource>(resource: &K) -> Option<String> {
     resource
@@ -93,10 +105,6 @@ fn foreign_status_manager<K: Resource>(resource: &K) -> Option<String> {
         .managed_fields
         .iter()
         .flatten()
-        .find(|entry| {
-            entry.subresource.as_deref() == Some("status")
-                && entry.manager.as_deref() != Some(FIELD_MANAGER)
-                && entry.manager.as_deref() != Some(PROGRESS_MANAGER)
-        })
+        .find(|entry| is_foreign_status_entry(entry))
         .map(|entry| entry.manager.clone().unwrap_or_default())
 }

@@ -74,14 +74,7 @@ pub(crate) async fn apply_plan(
     if let Some(message) = taken {
         // Nothing after the taken name was applied; the restore shows why and waits.
         let blocked = blocked_plan(restore, Blocker::new(Waiting::NameConflict, message), now());
-        let old_status = restore.status.as_ref().map(without_progress);
-        write_status(
-            ctx,
-            restore,
-            old_status.as_ref(),
-            &without_progress(&blocked.status),
-        )
-        .await?;
+        write_restore_status(ctx, restore, &blocked.status).await?;
         announce(ctx, restore, blocked.announce.as_ref()).await;
         return Ok(blocked.requeue.action());
     }
@@ -114,15 +107,7 @@ pub(crate) async fn apply_plan(
         )
         .await;
     }
-    // The progress is the progress reader's to write (see `progress`), never ours.
-    let old_status = restore.status.as_ref().map(without_progress);
-    let written = write_status(
-        ctx,
-        restore,
-        old_status.as_ref(),
-        &without_progress(&status),
-    )
-    .await?;
+    let written = write_restore_status(ctx, restore, &status).await?;
     announce(ctx, restore, announcement.as_ref()).await;
     let labels_differ = labels
         .iter()
@@ -133,6 +118,17 @@ pub(crate) async fn apply_plan(
         ctx.own_writes.wrote(restore, written.as_slice());
     }
     Ok(requeue.action())
+}
+
+/// Writes `status` unless it equals the restore's, leaving out `restore.progress`: that
+/// is the progress reader's to write (see `progress`), never the reconcilers'.
+async fn write_restore_status(
+    ctx: &Context,
+    restore: &KafkaRestore,
+    status: &KafkaRestoreStatus,
+) -> Result<Option<String>> {
+    let old = restore.status.as_ref().map(without_progress);
+    write_status(ctx, restore, old.as_ref(), &without_progress(status)).await
 }
 
 /// `status` without `restore.progress`.
