@@ -14,7 +14,7 @@ help:
 	@echo "make run      start the operator locally (webhook on $(LISTEN) with development certificates)"
 	@echo "make test     run every test that needs no cluster"
 	@echo "make lint     rustfmt and clippy, warnings are errors"
-	@echo "make generate regenerate manifests/crds/crds.yaml"
+	@echo "make generate regenerate manifests/crds/crds.yaml and the chart's copies"
 	@echo "make certs    write development certificates to $(DEV_CERTS)/"
 	@echo "make e2e      end-to-end tests against the cluster in KUBECONFIG"
 	@echo "make bench    criterion benchmarks and the webhook load run"
@@ -44,8 +44,12 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# The CRDs, and the chart's copies of them and of the monitoring (a chart reads only its
+# own directory).
 generate:
 	$(CARGO) run -q -- crds > manifests/crds/crds.yaml
+	cp manifests/crds/crds.yaml charts/kafka-backup-operator/crds/crds.yaml
+	cp manifests/monitoring/dashboard.json manifests/monitoring/prometheus-rule.yaml charts/kafka-backup-operator/files/
 
 # Serving certificate for a cluster without cert-manager: a Secret, and the CA in both
 # webhook configurations. Re-run to rotate.
@@ -58,7 +62,7 @@ cluster-certs:
 	done
 
 e2e:
-	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e --test e2e_pods -- --ignored --test-threads=2
+	KAFKA_BACKUP_E2E=1 $(CARGO) test --test e2e --test e2e_pods --test e2e_helm -- --ignored --test-threads=2
 
 bench:
 	$(CARGO) bench --bench policy --bench planner

@@ -2,8 +2,6 @@
 //! `kubectl apply -k`), and the webhook configurations, Deployment and RBAC say what the
 //! design requires.
 
-use std::path::Path;
-
 use serde_json::Value;
 
 #[path = "support/kustomize.rs"]
@@ -259,29 +257,10 @@ fn every_install_names_the_released_image_of_this_version() {
 
 #[test]
 fn a_users_kustomize_image_moves_the_operator_image() {
-    let overlay = tempfile::tempdir().unwrap();
-    // kustomize takes bases by relative path only: up to `/`, then down to manifests/.
-    let up = "../".repeat(overlay.path().canonicalize().unwrap().components().count() - 1);
-    let manifests = format!(
-        "{up}{}",
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("manifests")
-            .canonicalize()
-            .unwrap()
-            .strip_prefix("/")
-            .unwrap()
-            .display()
-    );
     // What `kustomize edit set image` writes, in an overlay of the user's own.
-    std::fs::write(
-        overlay.path().join("kustomization.yaml"),
-        format!(
-            "resources: [{}]\nimages:\n  - name: ghcr.io/kafka-backup-operator/kafka-backup-operator\n    newName: registry.example.com/platform/kafka-backup-operator\n    newTag: 0.1.0-rc1\n",
-            manifests
-        ),
-    )
-    .unwrap();
-    let objects = render(overlay.path().to_str().unwrap());
+    let objects = kustomize::render_overlay(
+        "resources: [{repo}/manifests]\nimages:\n  - name: ghcr.io/kafka-backup-operator/kafka-backup-operator\n    newName: registry.example.com/platform/kafka-backup-operator\n    newTag: 0.1.0-rc1\n",
+    );
     assert_eq!(
         operator_container(&objects)["image"],
         "registry.example.com/platform/kafka-backup-operator:0.1.0-rc1"

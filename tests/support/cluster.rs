@@ -80,15 +80,21 @@ impl TestNamespace {
     /// A namespace whose pods run on the cluster's nodes, admitted under the Pod
     /// Security Standard `restricted`, with the controller running.
     pub async fn on_nodes(client: &Client, test: &str) -> Self {
-        let labels = json!({
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest"
-        });
-        let mut ns = Self::create(client, test, labels, false).await;
+        let mut ns = Self::on_nodes_without_controller(client, test).await;
         if std::env::var("KAFKA_BACKUP_E2E_EXTERNAL").as_deref() != Ok("1") {
             ns.start_controller(&format!("e2e-{test}"));
         }
         ns
+    }
+
+    /// A namespace whose pods run on the cluster's nodes under `restricted`, and no
+    /// controller of the test process: for an operator installed in the cluster.
+    pub async fn on_nodes_without_controller(client: &Client, test: &str) -> Self {
+        let labels = json!({
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest"
+        });
+        Self::create(client, test, labels, false).await
     }
 
     async fn create(
