@@ -9,7 +9,11 @@
 # Needs a cluster in KUBECONFIG where this user may install CRDs, the operator's RBAC and
 # namespaces, and create ServiceAccount tokens; skipped without one. Pods are kept from running by a ResourceQuota of zero pods in the
 # namespaces, so the figures are the API server's and the controller's, not the node's.
-# Everything it starts is stopped by PID; it deletes only the namespaces it made.
+# Both webhook configurations of the manifests are registered (by URL, to a `webhook`
+# process of the same binary) for both applies, as in every install: each create is
+# defaulted and validated, and gets the operator's finalizer there.
+# Everything it starts is stopped by PID; it deletes only the namespaces and webhook
+# configurations it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +26,12 @@ cargo build --release -q --bin kafka-backup-operator
 BIN=${CARGO_TARGET_DIR:-target}/release/kafka-backup-operator
 work=$(mktemp -d)
 pid=""
+webhook_pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  kubectl delete mutatingwebhookconfiguration,validatingwebhookconfiguration kafka-backup-operator-api-load \
+    --ignore-not-found >/dev/null 2>&1 || true
+  [ -n "$webhook_pid" ] && kill "$webhook_pid" 2>/dev/null || true
   for ns in kbo-load-idle kbo-load-run; do
     kubectl delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   done
@@ -32,6 +40,35 @@ cleanup() {
 trap cleanup EXIT
 
 kubectl apply --server-side --force-conflicts -f manifests/crds/crds.yaml >/dev/null
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The webhooks: the manifests' configurations (those of manifests/kubernetes-1.26/ before
+# 1.28), called by URL on 127.0.0.1.
+"$BIN" certs --out "$work" --dns localhost --ip 127.0.0.1 >/dev/null
+webhook_port=$(free_port)
+"$BIN" webhook --listen "127.0.0.1:$webhook_port" --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
+  >"$work/webhook.log" 2>&1 &
+webhook_pid=$!
+for _ in $(seq 1 60); do
+  curl -s --cacert "$work/ca.crt" "https://127.0.0.1:$webhook_port/readyz" >/dev/null && break
+  sleep 0.5
+done
+minor=$(kubectl version -o json | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["serverVersion"]["minor"].rstrip("+")))')
+install=manifests
+[ "$minor" -lt 28 ] && install=manifests/kubernetes-1.26
+kubectl kustomize "$install" | python3 - "https://127.0.0.1:$webhook_port" "$work/ca.crt" >"$work/webhooks.json" <<'PY'
+import base64, json, sys, yaml
+url, ca = sys.argv[1], base64.b64encode(open(sys.argv[2], "rb").read()).decode()
+items = []
+for o in yaml.safe_load_all(sys.stdin):
+    if o and o["kind"] in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        o["metadata"]["name"] = "kafka-backup-operator-api-load"
+        for w in o["webhooks"]:
+            w["clientConfig"] = {"url": url + w["clientConfig"]["service"]["path"], "caBundle": ca}
+        items.append(o)
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+kubectl apply -f "$work/webhooks.json" >/dev/null
 
 # One KafkaBackup and RESTORES KafkaRestores of it, in namespace $1.
 manifests() {
@@ -95,8 +132,7 @@ kubectl config view --raw --minify --flatten >"$work/operator.kubeconfig"
 token=$(kubectl -n kafka-backup-operator create token kafka-backup-operator --duration=2h)
 KUBECONFIG="$work/operator.kubeconfig" kubectl config set-credentials api-load --token="$token" >/dev/null
 KUBECONFIG="$work/operator.kubeconfig" kubectl config set-context --current --user=api-load >/dev/null
-"$BIN" certs --out "$work" --dns localhost --ip 127.0.0.1 >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info KAFKA_BACKUP_KUBE_API_QPS="${KUBE_API_QPS:-100}" "$BIN" run --listen "127.0.0.1:$port" \
   --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --lease-namespace kafka-backup-operator \
   --lease-name api-load --identity api-load --worker-image docker.io/library/kafka-backup-operator:load \

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::api::{KafkaBackup, KafkaRestore};
-use crate::constants::API_GROUP;
+use crate::constants::{API_GROUP, FINALIZER};
 use crate::policy::{self, Review};
 
 /// The operator's admission policy: defaults on `/mutate`, rules on `/validate`.
@@ -183,8 +183,12 @@ impl Policy for KafkaBackupPolicy {
         let mut after = spec_of(converted.data.get("spec").unwrap_or(&Value::Null));
         // The defaults only add fields the object lacks, so their patch applies to the
         // object as sent just as to its typed reading (and on error changes nothing).
+        let mut sent = sent;
         if let Ok(patch) = defaults {
             let _ = json_patch::patch(&mut after, &patch);
+            if matches!(request.operation, Operation::Create) {
+                add_finalizer(&object.metadata, &mut sent, &mut after);
+            }
         }
         Decision::mutated(&sent, &after).with_warnings(warnings)
     }
@@ -216,6 +220,23 @@ impl Policy for KafkaBackupPolicy {
             }
         }
     }
+}
+
+/// The operator's finalizer, on a new object that lacks it, after the others it has:
+/// added here, the controller's first reconcile finds it and makes no request for it.
+/// Only on create: a finalizer a user removed later is not put back.
+fn add_finalizer(metadata: &ObjectMeta, sent: &mut Value, after: &mut Value) {
+    let finalizers = metadata.finalizers.clone().unwrap_or_default();
+    if finalizers.iter().any(|f| f == FINALIZER) {
+        return;
+    }
+    let mut with = finalizers.clone();
+    with.push(FINALIZER.to_string());
+    sent["metadata"] = match &metadata.finalizers {
+        Some(finalizers) => json!({ "finalizers": finalizers }),
+        None => json!({}),
+    };
+    after["metadata"] = json!({ "finalizers": with });
 }
 
 /// Wraps a spec as `{"spec": ...}` so a diff yields paths under `/spec`.

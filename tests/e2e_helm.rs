@@ -214,6 +214,11 @@ async fn the_chart_installs_an_operator_that_admits_backs_up_and_uninstalls() {
     ))
     .unwrap();
     assert_eq!(dry["spec"]["backoffLimit"], 3, "defaulted by the webhook");
+    assert_eq!(
+        dry["metadata"]["finalizers"],
+        json!(["kafkabackup.com/cleanup"]),
+        "the finalizer comes with the object, not in a later patch"
+    );
     let mut bad = spec.clone();
     bad["storage"]["s3"]["bucket"] = json!("Not_A_Bucket");
     let refused = Command::new("kubectl")

@@ -60,7 +60,13 @@ async fn r2_mutate_fills_restore_defaults_and_a_second_pass_is_empty() {
         })
         .collect();
     assert!(!paths.is_empty());
-    assert!(paths.iter().all(|p| p.starts_with("/spec/")), "{paths:?}");
+    // The defaults, and the operator's finalizer (see the test of the finalizer below).
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.starts_with("/spec/") || p == "/metadata/finalizers"),
+        "{paths:?}"
+    );
 
     let mut patched = restore.clone();
     json_patch::patch(&mut patched, &patch).unwrap();
@@ -82,6 +88,42 @@ async fn r2_mutate_fills_restore_defaults_and_a_second_pass_is_empty() {
         again["response"]["patch"].is_null(),
         "second pass must not patch: {again}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn r4_a_created_object_gets_the_finalizer_after_its_others_and_an_update_never() {
+    let server = TestServer::start().await;
+    let mut restore = example("restore-orders.yaml");
+    let created = defaulted(&server, &restore).await;
+    assert_eq!(
+        created["metadata"]["finalizers"],
+        json!(["kafkabackup.com/cleanup"])
+    );
+    restore["metadata"]["finalizers"] = json!(["example.com/keep-me"]);
+    let created = defaulted(&server, &restore).await;
+    assert_eq!(
+        created["metadata"]["finalizers"],
+        json!(["example.com/keep-me", "kafkabackup.com/cleanup"])
+    );
+    // Already there: not added twice (the second pass above sends no patch at all).
+    let again = defaulted(&server, &created).await;
+    assert_eq!(
+        again["metadata"]["finalizers"],
+        created["metadata"]["finalizers"]
+    );
+    // An update, a user who took the finalizer off included: left as it is.
+    let mut backup = defaulted(&server, &example("daily-backup.yaml")).await;
+    backup["metadata"]["finalizers"] = json!([]);
+    let (status, answer) = server
+        .review(
+            "/mutate",
+            &review("UPDATE", Some(&backup), Some(&backup), false),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(allowed(&answer));
+    assert!(answer["response"]["patch"].is_null(), "{answer}");
     server.stop().await;
 }
 
