@@ -531,20 +531,31 @@ fn contradictory_or_unknown_values_are_refused_with_the_way_out() {
     if !helm_found() {
         return;
     }
-    let error = try_template(
-        NAMESPACE,
-        &[
-            "--kube-version",
-            "1.33.0",
-            "--set",
+    // values.schema.json: a wrong type, a bad choice, and a key the chart does not have
+    // (strimzi-backup-operator's `watchNamespaces`) are refused naming the value, never
+    // ignored.
+    for (value, named) in [
+        (
             "webhooks.matchConditions=maybe",
-        ],
-    )
-    .expect_err("matchConditions=maybe");
-    assert!(
-        error.contains("webhooks.matchConditions is \"maybe\": use auto, true or false"),
-        "{error}"
-    );
+            "/webhooks/matchConditions",
+        ),
+        ("replicas=two", "/replicas"),
+        ("replicas=0", "/replicas"),
+        ("kubeApiQps=-1", "/kubeApiQps"),
+        ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
+        ("watchNamespaces[0]=kafka", "'watchNamespaces' not allowed"),
+        (
+            "monitoring.podmonitor.enabled=true",
+            "'podmonitor' not allowed",
+        ),
+    ] {
+        let error = try_template(NAMESPACE, &["--kube-version", "1.33.0", "--set", value])
+            .expect_err(value);
+        assert!(
+            error.contains("don't meet the specifications of the schema") && error.contains(named),
+            "{value}: {error}"
+        );
+    }
     let error = try_template(
         NAMESPACE,
         &[

@@ -21,15 +21,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 system:serviceaccount:{{ .Release.Namespace }}:kafka-backup-operator
 {{- end }}
 
-{{/* "true" when the webhooks carry matchConditions (Kubernetes 1.28 and newer). */}}
+{{/* "true" when the webhooks carry matchConditions (Kubernetes 1.28 and newer); the
+values' schema allows auto, true and false only. */}}
 {{- define "kbo.matchConditions" -}}
 {{- $mode := .Values.webhooks.matchConditions | toString -}}
 {{- if eq $mode "auto" -}}
 {{- semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version -}}
-{{- else if has $mode (list "true" "false") -}}
-{{- $mode -}}
 {{- else -}}
-{{- fail (printf "webhooks.matchConditions is %q: use auto, true or false" $mode) -}}
+{{- $mode -}}
 {{- end -}}
 {{- end }}
 
