@@ -226,11 +226,11 @@ impl Policy for KafkaBackupPolicy {
 /// added here, the controller's first reconcile finds it and makes no request for it.
 /// Only on create: a finalizer a user removed later is not put back.
 fn add_finalizer(metadata: &ObjectMeta, sent: &mut Value, after: &mut Value) {
-    let finalizers = metadata.finalizers.clone().unwrap_or_default();
+    let finalizers = metadata.finalizers.as_deref().unwrap_or_default();
     if finalizers.iter().any(|f| f == FINALIZER) {
         return;
     }
-    let mut with = finalizers.clone();
+    let mut with = finalizers.to_vec();
     with.push(FINALIZER.to_string());
     sent["metadata"] = match &metadata.finalizers {
         Some(finalizers) => json!({ "finalizers": finalizers }),

@@ -11,7 +11,7 @@
 #[path = "support/cluster.rs"]
 mod cluster;
 
-use cluster::{TIMEOUT, TestNamespace, cluster, eventually, kubectl};
+use cluster::{TIMEOUT, TestNamespace, cluster, eventually, kubectl, kubectl_refused};
 
 use std::time::Duration;
 
@@ -1229,23 +1229,10 @@ async fn run_admits_and_reconciles_as_the_manifests_service_account() {
         "metadata": {"name": "bad", "namespace": ns.name},
         "spec": {"kafka": {"bootstrapServers": "kafka:9092"}, "backupRef": {"name": "daily-backup"}, "backoffLimit": -1}
     });
-    let refused = std::process::Command::new("kubectl")
-        .args(["apply", "--dry-run=server", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(bad.to_string().as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert!(!refused.status.success());
-    let message = String::from_utf8_lossy(&refused.stderr);
+    let message = kubectl_refused(
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&bad.to_string()),
+    );
     assert!(message.contains("spec.backoffLimit"), "{message}");
 
     // Defaults are filled in by the mutating webhook; the controller runs the restore.

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use broker::{Broker, produce, sample_records};
-use cluster::{TestNamespace, cluster, eventually_within, kubectl};
+use cluster::{TestNamespace, cluster, eventually_within, kubectl, kubectl_refused};
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
@@ -67,15 +67,7 @@ async fn the_chart_installs_an_operator_that_admits_backs_up_and_uninstalls() {
     let Some(client) = cluster().await else {
         return;
     };
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (Some(image), Some(kafka), Some(s3)) = (
-        var("KAFKA_BACKUP_E2E_IMAGE"),
-        var("KAFKA_BACKUP_E2E_KAFKA"),
-        var("KAFKA_BACKUP_E2E_S3"),
-    ) else {
-        eprintln!(
-            "skipped: set KAFKA_BACKUP_E2E_IMAGE, KAFKA_BACKUP_E2E_KAFKA and KAFKA_BACKUP_E2E_S3"
-        );
+    let Some(cluster::Parts { image, kafka, s3 }) = cluster::parts(&client).await else {
         return;
     };
     if helm(&["version"]).is_err() {
@@ -221,23 +213,10 @@ async fn the_chart_installs_an_operator_that_admits_backs_up_and_uninstalls() {
     );
     let mut bad = spec.clone();
     bad["storage"]["s3"]["bucket"] = json!("Not_A_Bucket");
-    let refused = Command::new("kubectl")
-        .args(["apply", "--dry-run=server", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(backup(bad).to_string().as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert!(!refused.status.success());
-    let message = String::from_utf8_lossy(&refused.stderr);
+    let message = kubectl_refused(
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&backup(bad).to_string()),
+    );
     assert!(
         message.contains("denied the request") && message.contains("spec.storage.s3.bucket"),
         "{message}"

@@ -18,9 +18,9 @@ mod cluster;
 use std::time::Duration;
 
 use broker::{Broker, Record, consume, produce, sample_records, sorted, topic_exists, watermarks};
-use cluster::{TestNamespace, cluster, kubectl};
+use cluster::{Parts, TestNamespace, cluster, kubectl, parts};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret};
 use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
@@ -28,52 +28,6 @@ use serde_json::{Value, json};
 
 /// How long a whole run may take on a small node.
 const RUN: Duration = Duration::from_secs(240);
-
-/// What the tests need besides the cluster, or `None` with a note.
-struct Parts {
-    kafka: String,
-    s3: String,
-}
-
-async fn parts(client: &kube::Client) -> Option<Parts> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (Some(_image), Some(kafka), Some(s3)) = (
-        var("KAFKA_BACKUP_E2E_IMAGE"),
-        var("KAFKA_BACKUP_E2E_KAFKA"),
-        var("KAFKA_BACKUP_E2E_S3"),
-    ) else {
-        eprintln!(
-            "skipped: set KAFKA_BACKUP_E2E_IMAGE, KAFKA_BACKUP_E2E_KAFKA and KAFKA_BACKUP_E2E_S3 to run pods on a node"
-        );
-        return None;
-    };
-    let nodes: Api<Node> = Api::all(client.clone());
-    let schedulable = nodes
-        .list(&ListParams::default())
-        .await
-        .ok()?
-        .items
-        .into_iter()
-        .any(|node| {
-            let spec = node.spec.unwrap_or_default();
-            let ready = node
-                .status
-                .and_then(|s| s.conditions)
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            ready
-                && spec.unschedulable != Some(true)
-                && spec
-                    .taints
-                    .unwrap_or_default()
-                    .iter()
-                    .all(|t| t.effect != "NoSchedule" && t.effect != "NoExecute")
-        });
-    if !schedulable {
-        eprintln!("skipped: the cluster has no schedulable node");
-        return None;
-    }
-    Some(Parts { kafka, s3 })
-}
 
 /// The cluster, its parts, a namespace whose pods run on nodes under `restricted`, with
 /// a bucket and the Secret of its keys; and the broker.

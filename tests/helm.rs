@@ -82,6 +82,13 @@ fn normalize_numbers(value: &mut Value) {
     }
 }
 
+fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
 fn key(object: &Value) -> String {
     format!(
         "{} {} {}/{}",
@@ -354,17 +361,11 @@ fn installed_in_another_namespace_everything_follows_it() {
             );
         }
     }
-    let find = |kind: &str| {
-        objects
-            .iter()
-            .find(|o| o["kind"] == kind)
-            .unwrap_or_else(|| panic!("no {kind}"))
-    };
     for kind in [
         "MutatingWebhookConfiguration",
         "ValidatingWebhookConfiguration",
     ] {
-        let webhook = &find(kind)["webhooks"][0];
+        let webhook = &find(&objects, kind)["webhooks"][0];
         assert_eq!(
             webhook["namespaceSelector"]["matchExpressions"][0]["values"],
             json!(["team-ops"])
@@ -375,23 +376,23 @@ fn installed_in_another_namespace_everything_follows_it() {
             "request.userInfo.username != \"system:serviceaccount:team-ops:kafka-backup-operator\""
         );
         assert_eq!(
-            find(kind)["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            find(&objects, kind)["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
             "team-ops/kafka-backup-operator-webhook"
         );
     }
     assert_eq!(
-        find("ClusterRoleBinding")["subjects"][0]["namespace"],
+        find(&objects, "ClusterRoleBinding")["subjects"][0]["namespace"],
         "team-ops"
     );
     assert_eq!(
-        find("Certificate")["spec"]["dnsNames"],
+        find(&objects, "Certificate")["spec"]["dnsNames"],
         json!([
             "kafka-backup-operator-webhook.team-ops.svc",
             "kafka-backup-operator-webhook.team-ops.svc.cluster.local"
         ])
     );
     assert_eq!(
-        find("PodMonitor")["spec"]["podMetricsEndpoints"][0]["tlsConfig"]["serverName"],
+        find(&objects, "PodMonitor")["spec"]["podMetricsEndpoints"][0]["tlsConfig"]["serverName"],
         "kafka-backup-operator-webhook.team-ops.svc"
     );
 }
@@ -444,13 +445,7 @@ fn every_value_lands_where_it_says() {
             "monitoring.enabled=true",
         ],
     );
-    let find = |kind: &str| {
-        objects
-            .iter()
-            .find(|o| o["kind"] == kind)
-            .unwrap_or_else(|| panic!("no {kind}"))
-    };
-    let deployment = find("Deployment");
+    let deployment = find(&objects, "Deployment");
     assert_eq!(deployment["spec"]["replicas"], 1);
     assert!(
         !objects.iter().any(|o| o["kind"] == "PodDisruptionBudget"),
@@ -491,12 +486,13 @@ fn every_value_lands_where_it_says() {
         "ValidatingWebhookConfiguration",
     ] {
         assert_eq!(
-            find(kind)["webhooks"][0]["clientConfig"]["caBundle"],
+            find(&objects, kind)["webhooks"][0]["clientConfig"]["caBundle"],
             "Q0E="
         );
     }
     assert_eq!(
-        find("PodMonitor")["spec"]["podMetricsEndpoints"][0]["tlsConfig"]["ca"]["secret"]["name"],
+        find(&objects, "PodMonitor")["spec"]["podMetricsEndpoints"][0]["tlsConfig"]["ca"]["secret"]
+            ["name"],
         "my-webhook-tls"
     );
     // The operator reads these variables under these names.
@@ -510,7 +506,7 @@ fn every_value_lands_where_it_says() {
     }
     // The defaults set none of the optional variables: the operator's own defaults hold.
     let defaults = template(NAMESPACE, &["--kube-version", "1.33.0"]);
-    let deployment = defaults.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let deployment = find(&defaults, "Deployment");
     let names: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
         .as_array()
         .unwrap()

@@ -65,15 +65,6 @@ async fn run_until_stopped(
     }
 }
 
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -491,7 +482,7 @@ pub async fn restore(
     progress.abort();
     events.abort();
     // The server goes with the attempt, whatever its outcome.
-    let _server = server.map(AbortOnDrop);
+    let _server = server.map(tokio_util::task::AbortOnDropHandle::new);
 
     if let Some(checkpoint) = report::load_checkpoint(&checkpoint_path) {
         current.absorb(&checkpoint, &now());

@@ -7,12 +7,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Node};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
 use kafka_backup_operator::controller::{Scope, run_controllers};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
@@ -228,6 +228,55 @@ impl Drop for TestNamespace {
     }
 }
 
+/// What the suites that run pods on a node need besides the cluster: the operator's
+/// image on the node, a Kafka broker and an S3 endpoint both pods and test reach.
+pub struct Parts {
+    pub image: String,
+    pub kafka: String,
+    pub s3: String,
+}
+
+/// The parts from the environment and a schedulable node, or `None` with a note.
+pub async fn parts(client: &kube::Client) -> Option<Parts> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(image), Some(kafka), Some(s3)) = (
+        var("KAFKA_BACKUP_E2E_IMAGE"),
+        var("KAFKA_BACKUP_E2E_KAFKA"),
+        var("KAFKA_BACKUP_E2E_S3"),
+    ) else {
+        eprintln!(
+            "skipped: set KAFKA_BACKUP_E2E_IMAGE, KAFKA_BACKUP_E2E_KAFKA and KAFKA_BACKUP_E2E_S3 to run pods on a node"
+        );
+        return None;
+    };
+    let nodes: Api<Node> = Api::all(client.clone());
+    let schedulable = nodes
+        .list(&ListParams::default())
+        .await
+        .ok()?
+        .items
+        .into_iter()
+        .any(|node| {
+            let spec = node.spec.unwrap_or_default();
+            let ready = node
+                .status
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            ready
+                && spec.unschedulable != Some(true)
+                && spec
+                    .taints
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|t| t.effect != "NoSchedule" && t.effect != "NoExecute")
+        });
+    if !schedulable {
+        eprintln!("skipped: the cluster has no schedulable node");
+        return None;
+    }
+    Some(Parts { image, kafka, s3 })
+}
+
 /// Polls `check` every 500 ms until it returns `Some`, for at most `TIMEOUT`.
 pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
@@ -256,8 +305,8 @@ where
     }
 }
 
-/// Runs `kubectl` (the real one, with the suite's KUBECONFIG) and returns its stdout.
-pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
+/// Runs `kubectl` (the real one, with the suite's KUBECONFIG) with `stdin`.
+fn kubectl_output(args: &[&str], stdin: Option<&str>) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new("kubectl")
         .args(args)
@@ -272,11 +321,23 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
         .unwrap()
         .write_all(stdin.unwrap_or_default().as_bytes())
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `kubectl` and returns its stdout; it must succeed.
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
+    let output = kubectl_output(args, stdin);
     assert!(
         output.status.success(),
         "kubectl {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs `kubectl` and returns its error output; it must fail.
+pub fn kubectl_refused(args: &[&str], stdin: Option<&str>) -> String {
+    let output = kubectl_output(args, stdin);
+    assert!(!output.status.success(), "kubectl {args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }

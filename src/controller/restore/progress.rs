@@ -6,6 +6,7 @@
 //! progress is set to 100 percent once. `next_progress` and `completed_progress` are
 //! pure; `run` does the IO.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ fn millis(time: &Time) -> i64 {
     time.0.as_millisecond()
 }
 
+/// A count the worker served, as the status holds it.
+fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// The progress to write after the worker served `served` at `now`, or `None` when the
 /// status already says the same (and was measured less than a minute ago). The time
 /// of the last progress moves only when more records were written; before any, it is
@@ -50,7 +56,7 @@ pub fn next_progress(
     started: Option<&Time>,
     now: &Time,
 ) -> Option<Progress> {
-    let records = i64::try_from(served.records).unwrap_or(i64::MAX);
+    let records = count(served.records);
     let grew = old.is_none_or(|o| records > o.records);
     let last_progress_time = if grew && records > 0 {
         Some(now.clone())
@@ -61,11 +67,11 @@ pub fn next_progress(
     };
     let next = Progress {
         records,
-        bytes: i64::try_from(served.bytes).unwrap_or(i64::MAX),
-        total_records: i64::try_from(served.total_records).unwrap_or(i64::MAX),
-        partitions: i64::try_from(served.partitions).unwrap_or(i64::MAX),
-        segments_done: i64::try_from(served.segments_done).unwrap_or(i64::MAX),
-        segments_total: i64::try_from(served.segments_total).unwrap_or(i64::MAX),
+        bytes: count(served.bytes),
+        total_records: count(served.total_records),
+        partitions: count(served.partitions),
+        segments_done: count(served.segments_done),
+        segments_total: count(served.segments_total),
         percent: i32::from(served.percent),
         measured_time: Some(now.clone()),
         last_progress_time,
@@ -118,23 +124,27 @@ pub fn completed_progress(
     })
 }
 
-/// The running worker pod of `restore`'s current Job, with its address.
-fn worker_address(pods: &Store<Pod>, restore: &KafkaRestore, job: &str) -> Option<String> {
-    let namespace = restore.namespace()?;
-    pods.state().iter().find_map(|pod| {
-        let status = pod.status.as_ref()?;
-        (pod.namespace().as_deref() == Some(namespace.as_str())
-            && pod.labels().get("job-name").map(String::as_str) == Some(job)
-            && status.phase.as_deref() == Some("Running"))
-        .then(|| status.pod_ip.clone())
-        .flatten()
-    })
+/// The running worker pods' addresses, by namespace and Job name: read once a round.
+type Addresses = HashMap<(String, String), String>;
+
+fn worker_addresses(pods: &Store<Pod>) -> Addresses {
+    pods.state()
+        .iter()
+        .filter_map(|pod| {
+            let status = pod.status.as_ref()?;
+            if status.phase.as_deref() != Some("Running") {
+                return None;
+            }
+            let job = pod.labels().get("job-name")?.clone();
+            Some(((pod.namespace()?, job), status.pod_ip.clone()?))
+        })
+        .collect()
 }
 
 /// What to write for one restore, reading its worker when it runs.
 async fn progress_of(
     http: &reqwest::Client,
-    pods: &Store<Pod>,
+    addresses: &Addresses,
     restore: &KafkaRestore,
 ) -> Option<Progress> {
     let status = restore.status.as_ref()?;
@@ -144,7 +154,7 @@ async fn progress_of(
     match ready_reason(&status.conditions)? {
         c::RESTORE_COMPLETED => completed_progress(old, attempt.records, attempt.bytes, &now),
         c::RESTORE_RUNNING if !attempt.job_name.is_empty() => {
-            let address = worker_address(pods, restore, &attempt.job_name)?;
+            let address = addresses.get(&(restore.namespace()?, attempt.job_name.clone()))?;
             let url = format!("http://{address}:{PROGRESS_PORT}{PATH}");
             let served = match http.get(&url).send().await {
                 Ok(answer) => answer.json::<worker::Progress>().await,
@@ -227,11 +237,12 @@ pub async fn run(
                 })
             })
             .collect();
+        let addresses = worker_addresses(&pods);
         futures::stream::iter(candidates)
             .for_each_concurrent(PARALLEL, |restore| {
-                let (http, pods, client, metrics) = (&http, &pods, &client, &metrics);
+                let (http, addresses, client, metrics) = (&http, &addresses, &client, &metrics);
                 async move {
-                    if let Some(progress) = progress_of(http, pods, &restore).await {
+                    if let Some(progress) = progress_of(http, addresses, &restore).await {
                         write(client, metrics, &restore, progress).await;
                     }
                 }
