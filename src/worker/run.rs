@@ -422,10 +422,17 @@ pub async fn restore(
                 }
             })?;
             let backup_id = config.backup_id.clone();
-            Some(tokio::spawn(async move {
+            let stop = tokio_util::sync::CancellationToken::new();
+            let stopped = stop.clone();
+            // Stopped between beats only: a hold cancelled mid-write could still land
+            // after the release below and keep the backup held.
+            let task = tokio::spawn(async move {
                 let mut beat = tokio::time::interval(super::retention::HEARTBEAT);
                 loop {
-                    beat.tick().await;
+                    tokio::select! {
+                        () = stopped.cancelled() => break,
+                        _ = beat.tick() => {}
+                    }
                     let now = jiff::Timestamp::now().as_millisecond();
                     if let Err(error) =
                         super::retention::hold(backend.as_ref(), &backup_id, &who, now).await
@@ -433,7 +440,8 @@ pub async fn restore(
                         tracing::warn!(%error, "could not write the restore's hold on the backup");
                     }
                 }
-            }))
+            });
+            Some((stop, task))
         }
         None => None,
     };
@@ -479,7 +487,11 @@ pub async fn restore(
         })
     };
     let (outcome, interrupted) = run_until_stopped(&engine, options.dry_run).await;
+    // Aborted, and awaited: a report write under way when the abort comes runs to its
+    // end (it never yields), and must be over before the final report is written, or
+    // the two would race on the same temporary file and the older could land last.
     progress.abort();
+    let _ = progress.await;
     events.abort();
     // The server goes with the attempt, whatever its outcome.
     let _server = server.map(tokio_util::task::AbortOnDropHandle::new);
@@ -543,8 +555,9 @@ pub async fn restore(
             })
         }
     };
-    if let Some(holder) = holder {
-        holder.abort();
+    if let Some((stop, task)) = holder {
+        stop.cancel();
+        let _ = task.await;
         // A restore that may still be resumed keeps its hold; the operator holds the
         // backup for it too while the KafkaRestore has not completed.
         if current.status == Status::Completed
