@@ -119,7 +119,7 @@ pub struct KafkaBackupSpec {
     pub image: Option<String>,
     /// Scheduling, service account, resources and environment of the Job's pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<PodTemplate>,
+    pub template: Option<Box<PodTemplate>>,
 }
 
 /// Where backups are stored: `type` names the one storage block that is set.

@@ -36,7 +36,7 @@ impl KafkaBackupSpec {
 
     /// The worker pod's settings from `template`, `env` and `resources`.
     pub fn pod_settings(&self) -> PodSettings {
-        PodSettings::of(self.template.as_ref(), &self.env, self.resources.as_ref())
+        PodSettings::of(self.template.as_deref(), &self.env, self.resources.as_ref())
     }
 }
 
@@ -52,7 +52,7 @@ pub enum WindowEnd {
 impl KafkaRestoreSpec {
     /// `spec.authentication`, or `spec.kafka.authentication`.
     pub fn effective_authentication(&self) -> Option<&KafkaAuthentication> {
-        authentication(self.authentication.as_ref(), self.kafka.as_ref())
+        authentication(self.authentication.as_deref(), self.kafka.as_deref())
     }
 
     /// Whether the target topics are emptied before the first attempt writes:
@@ -91,7 +91,11 @@ impl KafkaRestoreSpec {
 
     /// The worker pod's settings from `template`, `env` and `resources`.
     pub fn pod_settings(&self) -> PodSettings {
-        PodSettings::of(self.template.as_ref(), &self.env, self.resources.as_ref())
+        PodSettings::of(
+            self.template.as_deref(),
+            &self.env,
+            self.resources.as_deref(),
+        )
     }
 }
 
@@ -318,16 +322,16 @@ mod tests {
     #[test]
     fn purge_dry_run_and_window_in_both_spellings() {
         let mut spec = KafkaRestoreSpec {
-            restore: Some(RestoreTuning {
+            restore: Some(Box::new(RestoreTuning {
                 purge_topics: Some(true),
                 dry_run: Some(true),
                 ..Default::default()
-            }),
-            point_in_time: Some(PointInTime {
+            })),
+            point_in_time: Some(Box::new(PointInTime {
                 start_timestamp: Some("2026-01-01T00:00:00Z".into()),
                 timestamp: Some("2026-01-02T00:00:00.000Z".into()),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         assert!(spec.effective_purge_topics() && spec.effective_dry_run());
@@ -336,10 +340,10 @@ mod tests {
             spec.window_end(),
             Some(WindowEnd::AtOrBefore("2026-01-02T00:00:00.000Z".into()))
         );
-        spec.restore = Some(RestoreTuning {
+        spec.restore = Some(Box::new(RestoreTuning {
             existing_topic_policy: Some(ExistingTopicPolicy::Overwrite),
             ..Default::default()
-        });
+        }));
         assert!(spec.effective_purge_topics(), "overwrite purges");
         spec.restore = None;
         assert!(!spec.effective_purge_topics() && !spec.effective_dry_run());
@@ -375,7 +379,7 @@ mod tests {
             ..Default::default()
         };
         let spec = KafkaBackupSpec {
-            template: Some(template),
+            template: Some(Box::new(template)),
             env: vec![EnvVar {
                 name: "C".into(),
                 ..Default::default()
@@ -403,14 +407,14 @@ mod tests {
         };
         let spec = KafkaBackupSpec {
             env: vec![var("RUST_LOG", "warn"), var("TZ", "UTC")],
-            template: Some(PodTemplate {
+            template: Some(Box::new(PodTemplate {
                 env: Some(vec![var("TZ", "Europe/Paris")]),
                 container: Some(ContainerOverrides {
                     env: Some(vec![var("RUST_LOG", "info")]),
                     ..Default::default()
                 }),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         let env: Vec<(String, String)> = spec

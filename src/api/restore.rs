@@ -62,11 +62,11 @@ pub struct KafkaRestoreSpec {
     /// A Kafka cluster given by bootstrap address. Exactly one of `strimziClusterRef`
     /// and `kafka` is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kafka: Option<KafkaConnection>,
+    pub kafka: Option<Box<KafkaConnection>>,
     /// How to authenticate to the cluster (either target). The same as
     /// `spec.kafka.authentication`, which it replaces; give one of the two.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authentication: Option<KafkaAuthentication>,
+    pub authentication: Option<Box<KafkaAuthentication>>,
     /// TCP settings of the connections to the brokers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<ConnectionTuning>,
@@ -83,15 +83,15 @@ pub struct KafkaRestoreSpec {
     pub topic_mapping: TopicMappings,
     /// Restore only records whose timestamp falls in this window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub point_in_time: Option<PointInTime>,
+    pub point_in_time: Option<Box<PointInTime>>,
     /// Consumer group offsets to set in the target after the records are restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumer_groups: Option<RestoreConsumerGroups>,
+    pub consumer_groups: Option<Box<RestoreConsumerGroups>>,
     /// How the restore writes: topic creation, existing topics, partitions,
     /// parallelism, rate limits, the producer. `restore.purgeTopics` and
     /// `restore.dryRun` are the same settings as `spec.purgeTopics` and `spec.dryRun`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restore: Option<RestoreTuning>,
+    pub restore: Option<Box<RestoreTuning>>,
     /// Delete the records already in the target topics before the first attempt
     /// writes. Defaults to false. A resumed attempt never purges again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,17 +102,17 @@ pub struct KafkaRestoreSpec {
     pub dry_run: Option<bool>,
     /// Logging of the worker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logging: Option<Logging>,
+    pub logging: Option<Box<Logging>>,
     /// The worker's Prometheus endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<WorkerMetrics>,
+    pub metrics: Option<Box<WorkerMetrics>>,
     /// Extra environment variables of the worker container (also
     /// `template.container.env`). Variables the operator sets cannot be overridden.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
     /// CPU and memory of the worker container (also `template.resources`; give one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<ResourceRequirements>,
+    pub resources: Option<Box<ResourceRequirements>>,
     /// Set to false to pause: no Job is created, and a running Job is suspended until
     /// this is true again. Defaults to true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,7 +131,7 @@ pub struct KafkaRestoreSpec {
     pub image: Option<String>,
     /// Scheduling, service account, resources and environment of the Job's pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<PodTemplate>,
+    pub template: Option<Box<PodTemplate>>,
 }
 
 /// A KafkaBackup in the same namespace, and optionally one of its runs.

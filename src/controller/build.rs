@@ -300,7 +300,7 @@ pub fn restore_worker_config(
                 kube::ResourceExt::name_any(restore)
             )),
         }),
-        metrics: metrics(spec.metrics.as_ref()),
+        metrics: metrics(spec.metrics.as_deref()),
     }
 }
 
@@ -482,8 +482,8 @@ pub fn restore_job(
         storage: backup_storage,
         storage_read_only: true,
         report_pvc: Some(report_pvc),
-        logging: spec.logging.as_ref(),
-        metrics_port: metrics_port(spec.metrics.as_ref()),
+        logging: spec.logging.as_deref(),
+        metrics_port: metrics_port(spec.metrics.as_deref()),
         progress_port: Some(crate::controller::restore::progress::PROGRESS_PORT),
     });
     Ok(Job {

@@ -87,7 +87,7 @@ pub fn validate_backup(backup: &KafkaBackup) -> Review {
         &mut review,
         PodInput {
             image: spec.image.as_deref(),
-            template: spec.template.as_ref(),
+            template: spec.template.as_deref(),
             env: &spec.env,
             resources: spec.resources.as_ref(),
             logging: spec.logging.as_ref(),
@@ -123,12 +123,12 @@ pub fn validate_restore(restore: &KafkaRestore) -> Review {
     check_cluster(
         &mut review,
         spec.strimzi_cluster_ref.as_ref(),
-        spec.kafka.as_ref(),
+        spec.kafka.as_deref(),
     );
     check_authentication_place(
         &mut review,
-        spec.authentication.as_ref(),
-        spec.kafka.as_ref(),
+        spec.authentication.as_deref(),
+        spec.kafka.as_deref(),
         spec.strimzi_cluster_ref.as_ref(),
         restore.namespace().as_deref(),
     );
@@ -227,11 +227,11 @@ pub fn validate_restore(restore: &KafkaRestore) -> Review {
         &mut review,
         PodInput {
             image: spec.image.as_deref(),
-            template: spec.template.as_ref(),
+            template: spec.template.as_deref(),
             env: &spec.env,
-            resources: spec.resources.as_ref(),
-            logging: spec.logging.as_ref(),
-            metrics: spec.metrics.as_ref(),
+            resources: spec.resources.as_deref(),
+            logging: spec.logging.as_deref(),
+            metrics: spec.metrics.as_deref(),
         },
     );
 

@@ -287,7 +287,7 @@ fn mutual_tls_mounts_the_client_certificate_secret() {
 fn template_and_image_are_honoured_and_cannot_override_ours() {
     let backup = KafkaBackup::test().with(|s| {
         s.image = Some("registry/worker:2".into());
-        s.template = Some(PodTemplate {
+        s.template = Some(Box::new(PodTemplate {
             service_account_name: Some("backup-sa".into()),
             node_selector: Some([("pool".to_string(), "kafka".to_string())].into()),
             labels: Some(
@@ -310,7 +310,7 @@ fn template_and_image_are_honoured_and_cannot_override_ours() {
                 },
             ]),
             ..Default::default()
-        })
+        }))
     });
     let job = backup_job(&backup, "j".into(), &connection(None), &defaults()).unwrap();
     let pod_spec = pod(&job);

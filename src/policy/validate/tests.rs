@@ -132,10 +132,10 @@ fn r7_mutual_tls_needs_a_certificate_and_tls() {
     };
     let bad = KafkaRestore::test().with(|s| {
         s.strimzi_cluster_ref = None;
-        s.kafka = Some(KafkaConnection {
+        s.kafka = Some(Box::new(KafkaConnection {
             authentication: Some(auth.clone()),
             ..direct("kafka:9093")
-        });
+        }));
     });
     assert_eq!(
         fields(&validate_restore(&bad)),
@@ -147,7 +147,7 @@ fn r7_mutual_tls_needs_a_certificate_and_tls() {
 
     let good = KafkaRestore::test().with(|s| {
         s.strimzi_cluster_ref = None;
-        s.kafka = Some(KafkaConnection {
+        s.kafka = Some(Box::new(KafkaConnection {
             bootstrap_servers: "kafka:9093".into(),
             tls: Some(KafkaTls {
                 ca_secret: Some(SecretKeyRef {
@@ -163,7 +163,7 @@ fn r7_mutual_tls_needs_a_certificate_and_tls() {
                 }),
                 ..auth
             }),
-        });
+        }));
     });
     assert_eq!(validate_restore(&good), Review::default());
 }
@@ -375,11 +375,11 @@ fn r7_topic_mapping_names_are_topic_names_and_merges_warn() {
 fn r7_point_in_time_must_be_rfc3339_and_ordered() {
     let window = |from: &str, to: &str| {
         KafkaRestore::test().with(|s| {
-            s.point_in_time = Some(PointInTime {
+            s.point_in_time = Some(Box::new(PointInTime {
                 from: Some(from.into()),
                 to: Some(to.into()),
                 ..Default::default()
-            })
+            }))
         })
     };
     assert!(validate_restore(&window("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")).is_allowed());
@@ -429,14 +429,14 @@ fn r7_backup_ref_is_checked() {
 fn r7_pod_template_is_checked() {
     let bad = KafkaRestore::test().with(|s| {
         s.image = Some("not an image".into());
-        s.template = Some(PodTemplate {
+        s.template = Some(Box::new(PodTemplate {
             service_account_name: Some("Backup SA".into()),
             env: Some(vec![EnvVar {
                 name: "1BAD".into(),
                 ..Default::default()
             }]),
             ..Default::default()
-        });
+        }));
     });
     assert_eq!(
         fields(&validate_restore(&bad)),
@@ -452,10 +452,10 @@ fn r7_pod_template_is_checked() {
 fn r4_template_labels_may_not_claim_the_operators_keys() {
     let labelled = |key: &str| {
         KafkaRestore::test().with(|s| {
-            s.template = Some(PodTemplate {
+            s.template = Some(Box::new(PodTemplate {
                 labels: Some([(key.to_string(), "x".to_string())].into()),
                 ..Default::default()
-            });
+            }));
         })
     };
     for key in [
@@ -479,10 +479,10 @@ fn r4_template_labels_may_not_claim_the_operators_keys() {
         assert!(validate_restore(&labelled(key)).is_allowed(), "{key}");
     }
     let backup = KafkaBackup::test().with(|s| {
-        s.template = Some(PodTemplate {
+        s.template = Some(Box::new(PodTemplate {
             labels: Some([("kafkabackup.com/backup".to_string(), "x".to_string())].into()),
             ..Default::default()
-        });
+        }));
     });
     assert!(!validate_backup(&backup).is_allowed());
 }
@@ -600,13 +600,13 @@ fn a_variable_set_in_two_lists_warns_and_twice_in_one_is_refused() {
     };
     let review = validate_backup(&KafkaBackup::test().with(|s| {
         s.env = vec![var("RUST_LOG")];
-        s.template = Some(PodTemplate {
+        s.template = Some(Box::new(PodTemplate {
             container: Some(crate::api::common::ContainerOverrides {
                 env: Some(vec![var("RUST_LOG")]),
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
     }));
     assert!(review.is_allowed(), "{:?}", review.violations);
     assert!(
@@ -688,11 +688,11 @@ fn consumer_group_restore_without_a_list_sets_every_group_and_says_so() {
     use crate::api::restore::RestoreConsumerGroups;
     let with = |auto: Option<bool>| {
         validate_restore(&KafkaRestore::test().with(|s| {
-            s.consumer_groups = Some(RestoreConsumerGroups {
+            s.consumer_groups = Some(Box::new(RestoreConsumerGroups {
                 restore: true,
                 auto,
                 ..Default::default()
-            })
+            }))
         }))
     };
     let implied = with(None);
