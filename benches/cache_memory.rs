@@ -7,10 +7,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use futures::StreamExt;
-use k8s_openapi::api::batch::v1::Job;
 use kafka_backup_operator::api::KafkaRestore;
 use kafka_backup_operator::controller::build::{self, Connection, JobDefaults};
 use kafka_backup_operator::controller::cache_restore_jobs;
+use kafka_backup_operator::controller::cached_job::CachedJob;
 use kube::runtime::{reflector, watcher};
 use serde_json::json;
 
@@ -87,7 +87,7 @@ fn main() {
         restore_writer.apply_watcher_event(&watcher::Event::Apply(restore(i)));
     }
     let after_restores = LIVE.load(Ordering::Relaxed);
-    let (jobs, job_writer) = reflector::store::<Job>();
+    let (jobs, job_writer) = reflector::store::<CachedJob>();
     // One by one, as a watch delivers them, through the controller's cache pipeline.
     let events = futures::stream::iter((0..COUNT).map(|i| {
         let job = build::restore_job(
@@ -99,7 +99,10 @@ fn main() {
             &defaults,
         )
         .expect("job");
-        Ok(watcher::Event::Apply(job))
+        // Read from its JSON as the watch reads it.
+        let cached: CachedJob =
+            serde_json::from_value(serde_json::to_value(&job).expect("json")).expect("cached job");
+        Ok(watcher::Event::Apply(cached))
     }));
     futures::executor::block_on(cache_restore_jobs(job_writer, events).for_each(|_| async {}));
     let after_jobs = LIVE.load(Ordering::Relaxed);

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod build;
+pub mod cached_job;
 pub(crate) mod calls;
 pub(crate) mod cleanup;
 pub mod conditions;
@@ -24,7 +25,7 @@ pub(crate) mod status;
 pub mod strimzi;
 pub mod waiting;
 
-use k8s_openapi::api::batch::v1::Job;
+use self::cached_job::CachedJob;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::core::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
@@ -59,10 +60,10 @@ pub fn is_paused<K: Resource>(resource: &K) -> bool {
 /// by name (R1).
 #[derive(Clone)]
 pub struct Caches {
-    /// Restore Jobs, trimmed of their pod template.
-    pub restore_jobs: Store<Job>,
-    /// The PVCs the operator made, trimmed of managed fields.
-    pub pvcs: Store<PersistentVolumeClaim>,
+    /// Restore Jobs, without their pod template.
+    pub restore_jobs: Store<CachedJob>,
+    /// The PVCs the operator made, their metadata only.
+    pub pvcs: Store<PartialObjectMeta<PersistentVolumeClaim>>,
     /// Every KafkaBackup the backup controller watches.
     pub backups: Store<KafkaBackup>,
     /// Every KafkaRestore the restore controller watches.

@@ -15,19 +15,11 @@ use kube::{Client, Resource};
 use crate::api::{KafkaBackup, KafkaRestore};
 use crate::constants::FIELD_MANAGER;
 use crate::controller::build::JobDefaults;
+use crate::controller::cached_job::CachedJob;
 use crate::controller::error::{Result, error_policy};
 use crate::controller::metrics::ControllerMetrics;
 use crate::controller::{Caches, Context};
 use crate::controller::{health, names, reconcile_backup, reconcile_restore};
-
-/// Drops what the planner never reads from a cached Job: its pod template and managed
-/// fields, most of its size. Decisions to create use a live read, not the cache (R1).
-pub(crate) fn trim_cached_job(job: &mut Job) {
-    job.metadata.managed_fields = None;
-    if let Some(spec) = job.spec.as_mut() {
-        spec.template = Default::default();
-    }
-}
 
 /// Drops from a cached KafkaRestore or KafkaBackup what no reconcile reads: the
 /// managed fields, most of a small object's size, except the names of other managers of
@@ -64,16 +56,21 @@ where
     .applied_objects()
 }
 
-/// The restore Job cache: the Job watch's events, trimmed, into `writer`'s store. The
-/// controller feeds it the Job watch; the memory benchmark feeds it the same Jobs.
+/// The restore Job cache: the Job watch's events, read as [`CachedJob`]s and without
+/// managed fields, into `writer`'s store. Decisions to create use a live read, not the
+/// cache (R1). The controller feeds it the Job watch; the memory benchmark feeds it the
+/// same Jobs.
 pub fn cache_restore_jobs<S>(
-    writer: reflector::store::Writer<Job>,
+    writer: reflector::store::Writer<CachedJob>,
     events: S,
 ) -> impl futures::Stream<Item = S::Item>
 where
-    S: futures::Stream<Item = watcher::Result<watcher::Event<Job>>>,
+    S: futures::Stream<Item = watcher::Result<watcher::Event<CachedJob>>>,
 {
-    reflector::reflector(writer, events.modify(trim_cached_job))
+    reflector::reflector(
+        writer,
+        events.modify(|job| job.metadata.managed_fields = None),
+    )
 }
 
 /// Where the controllers look for resources.
@@ -133,15 +130,19 @@ pub async fn run_controllers(
     let (restore_jobs, writer) = reflector::store();
     let job_stream = cache_restore_jobs(
         writer,
-        watcher(scope.api::<Job>(&client), restore_jobs_config).default_backoff(),
+        watcher(scope.api::<CachedJob>(&client), restore_jobs_config).default_backoff(),
     )
     .touched_objects();
     let (pvcs, writer) = reflector::store();
+    // The report PVCs, metadata only: nothing else of a PVC is read.
     let pvc_stream = reflector::reflector(
         writer,
-        watcher(scope.api::<PersistentVolumeClaim>(&client), managed.clone())
-            .default_backoff()
-            .modify(|pvc| pvc.metadata.managed_fields = None),
+        watcher(
+            scope.api::<PartialObjectMeta<PersistentVolumeClaim>>(&client),
+            managed.clone(),
+        )
+        .default_backoff()
+        .modify(|pvc| pvc.metadata.managed_fields = None),
     )
     .touched_objects();
     let (backup_store, writer) = reflector::store();

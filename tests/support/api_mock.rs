@@ -15,6 +15,7 @@ use kafka_backup_operator::controller::metrics::ControllerMetrics;
 use kafka_backup_operator::controller::{Caches, Context};
 use kube::client::Body;
 use kube::core::PartialObjectMeta;
+use kube::core::PartialObjectMetaExt;
 use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
 use tower_test::mock;
@@ -143,8 +144,21 @@ pub fn context_counting(
 ) -> Arc<Context> {
     let metrics = ControllerMetrics::register(registry);
     let caches = Caches {
-        restore_jobs: store(cached.jobs),
-        pvcs: store(cached.pvcs),
+        // Read from their JSON, as the controller's Job watch reads them.
+        restore_jobs: store(
+            cached
+                .jobs
+                .iter()
+                .map(|job| serde_json::from_value(serde_json::to_value(job).unwrap()).unwrap())
+                .collect(),
+        ),
+        pvcs: store(
+            cached
+                .pvcs
+                .into_iter()
+                .map(|pvc| pvc.metadata.into_request_partial())
+                .collect(),
+        ),
         backups: store(cached.backups),
         restores: store(cached.restores),
         namespaces: store(cached.namespaces),

@@ -64,8 +64,17 @@ pub(crate) async fn observe<'a>(
     ctx.caches.ready().await?;
     let namespace = restore.namespace().unwrap_or_default();
     let name = restore.name_any();
-    let jobs: Vec<Job> = restore_children(&ctx.caches.restore_jobs, &namespace, &name);
-    let pvcs: Vec<PersistentVolumeClaim> = restore_children(&ctx.caches.pvcs, &namespace, &name);
+    let jobs: Vec<Job> = restore_children(&ctx.caches.restore_jobs, &namespace, &name)
+        .iter()
+        .map(Job::from)
+        .collect();
+    let pvcs: Vec<PersistentVolumeClaim> = restore_children(&ctx.caches.pvcs, &namespace, &name)
+        .into_iter()
+        .map(|pvc| PersistentVolumeClaim {
+            metadata: pvc.metadata,
+            ..Default::default()
+        })
+        .collect();
     let backup_name = &restore.spec.backup_ref.name;
     let backup = ctx
         .caches

@@ -877,3 +877,61 @@ fn r3_a_new_restores_status_is_written_once_not_again_when_its_job_appears() {
     assert_eq!(running.labels, created.labels);
     assert!(running.create_job.is_none() && running.announce.is_none());
 }
+
+/// The Job cache keeps only part of a Job (`CachedJob`): every plan made from Jobs read
+/// through it equals the plan made from the whole Jobs, in each state a Job can be in.
+#[test]
+fn r1_the_job_cache_keeps_everything_a_plan_reads() {
+    use crate::controller::cached_job::CachedJob;
+    let through_the_cache = |jobs: &[Job]| -> Vec<Job> {
+        jobs.iter()
+            .map(|job| {
+                let cached: CachedJob =
+                    serde_json::from_value(serde_json::to_value(job).unwrap()).unwrap();
+                Job::from(&cached)
+            })
+            .collect()
+    };
+    let mut suspended = job(1, None);
+    suspended.spec.as_mut().unwrap().suspend = Some(true);
+    let mut with_ttl = job(1, Some("Complete"));
+    with_ttl.spec.as_mut().unwrap().ttl_seconds_after_finished = Some(60);
+    let mut continuation = job(2, None);
+    continuation
+        .annotations_mut()
+        .insert(ANNOTATION_CONTINUE.to_string(), "2026-11-23".to_string());
+    let restores = [
+        KafkaRestore::test(),
+        started(),
+        started().with(|s| s.enabled = Some(false)),
+        KafkaRestore::test().completed(),
+        continue_with(KafkaRestore::test().completed(), "2026-11-23"),
+        continue_with(KafkaRestore::test().completed(), "2026-11-24"),
+    ];
+    let job_sets = [
+        vec![],
+        vec![job(1, None)],
+        vec![job(1, Some("Complete"))],
+        vec![job(1, Some("Failed"))],
+        vec![suspended],
+        vec![with_ttl],
+        vec![job(1, Some("Complete")), continuation],
+        vec![earlier_restores(job(1, Some("Complete")))],
+    ];
+    for restore in &restores {
+        for jobs in &job_sets {
+            let whole = Case::new(restore.clone())
+                .jobs(jobs.clone())
+                .pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+            let cached = Case::new(restore.clone())
+                .jobs(through_the_cache(jobs))
+                .pvcs(vec![pvc("restore-orders-report-x7k2p")]);
+            assert_eq!(
+                cached.plan(),
+                whole.plan(),
+                "{:?} with {jobs:?}",
+                restore.status
+            );
+        }
+    }
+}
