@@ -90,11 +90,13 @@ fn main() {
     let (jobs, job_writer) = reflector::store::<CachedJob>();
     // One by one, as a watch delivers them, through the controller's cache pipeline.
     let events = futures::stream::iter((0..COUNT).map(|i| {
+        let restore = restore(i);
         let job = build::restore_job(
-            &restore(i),
+            &restore,
             1,
             &format!("restore-{i:05}-report-x7k2p"),
             &storage,
+            &build::restore_worker_config(&restore, &storage, &connection),
             &connection,
             &defaults,
         )

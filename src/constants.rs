@@ -29,6 +29,9 @@ pub const ANNOTATION_RUN_NOW: &str = "kafkabackup.com/run-now";
 pub const ANNOTATION_CONTINUE: &str = "kafkabackup.com/continue";
 /// Strimzi's annotation to pause reconciliation, honoured for our resources too.
 pub const ANNOTATION_PAUSE: &str = "strimzi.io/pause-reconciliation";
+/// On a restore Job's pod: the worker's `config.yaml`, which the downward API mounts as
+/// a file (a restore attempt's settings are fixed for its Job, so no ConfigMap).
+pub const ANNOTATION_WORKER_CONFIG: &str = "kafkabackup.com/worker-config";
 
 /// Field manager for the operator's own writes.
 pub const FIELD_MANAGER: &str = "kafka-backup-operator";

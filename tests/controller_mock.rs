@@ -99,14 +99,6 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
             StatusCode::CREATED,
             json!({}),
         ),
-        // Created in one request (a ConfigMap of that name made by someone else would be
-        // read on the conflict, and left alone).
-        expect(
-            Method::POST,
-            "/api/v1/namespaces/kafka/configmaps?&fieldManager=kafka-backup-operator",
-            StatusCode::CREATED,
-            json!({}),
-        ),
         expect(
             Method::POST,
             "/apis/batch/v1/namespaces/kafka/jobs?&fieldManager=kafka-backup-operator",
@@ -149,7 +141,7 @@ fn status_event_labels() -> Vec<Expect> {
 /// carry.
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
-    /// No Job yet: the PVC, the ConfigMap and Job 1, confirmed live first (R1).
+    /// No Job yet: the PVC and Job 1, confirmed live first (R1).
     FirstReconcile,
     /// The create meets a Job of this restore made meanwhile: adopted, not duplicated (R1).
     AlreadyExists,
@@ -275,24 +267,6 @@ impl Scenario {
                         StatusCode::OK,
                         json!({}),
                     ),
-                    // The ConfigMap is read by its name first: only ours is deleted.
-                    expect(
-                        Method::GET,
-                        "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config",
-                        StatusCode::OK,
-                        child(
-                            "ConfigMap",
-                            "restore-orders-restore-config",
-                            "KafkaRestore",
-                            "uid-r",
-                        ),
-                    ),
-                    expect(
-                        Method::DELETE,
-                        "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config?",
-                        StatusCode::OK,
-                        json!({}),
-                    ),
                     expect(
                         Method::PATCH,
                         format!("{NS}/kafkarestores/restore-orders?"),
@@ -357,47 +331,46 @@ impl Scenario {
                 );
                 assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
 
-                let config_map = &sent[5];
-                assert_eq!(
-                    config_map["metadata"]["name"],
-                    "restore-orders-restore-config"
-                );
-                assert_eq!(config_map["metadata"]["ownerReferences"][0]["uid"], "uid-r");
-
-                let job = &sent[6];
+                let job = &sent[5];
                 assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
                 assert_eq!(job["spec"]["backoffLimit"], 0);
                 assert_eq!(
                     job["metadata"]["labels"]["kafkabackup.com/restore"],
                     "restore-orders"
                 );
+                // The worker's configuration travels in the Job's pod, no ConfigMap.
+                let config = job["spec"]["template"]["metadata"]["annotations"]
+                    ["kafkabackup.com/worker-config"]
+                    .as_str()
+                    .unwrap();
+                assert!(config.contains("backupId: daily-backup"), "{config}");
 
-                let status = &sent[7]["status"];
+                let status = &sent[6]["status"];
                 assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
                 assert_eq!(status["restore"]["attempt"], 1);
                 assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
-                assert_eq!(sent[8]["reason"], "RestoreRunning");
+                assert_eq!(sent[7]["reason"], "RestoreRunning");
 
-                let labels = &sent[9]["metadata"]["labels"];
+                let labels = &sent[8]["metadata"]["labels"];
                 assert_eq!(
                     labels["kafkabackup.com/restore-job-name"],
                     "restore-orders-restore-1"
                 );
                 assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
                 assert!(
-                    sent[9]["metadata"].get("finalizers").is_none(),
+                    sent[8]["metadata"].get("finalizers").is_none(),
                     "the label patch never touches finalizers"
                 );
             }
             Scenario::AlreadyExists => {
                 // Exactly one create was sent, and the status records that Job.
                 assert_eq!(
-                    sent[8]["status"]["restore"]["jobName"],
+                    sent[7]["status"]["restore"]["jobName"],
                     "restore-orders-restore-1"
                 );
             }
             Scenario::ForeignJobInTheWay => {
-                let conditions = &sent[8]["status"]["conditions"];
+                let conditions = &sent[7]["status"]["conditions"];
                 assert_eq!(conditions[0]["type"], "Ready");
                 assert_eq!(conditions[0]["reason"], "NameConflict");
                 assert_eq!(conditions[1]["type"], "RestoreComplete");
@@ -408,11 +381,11 @@ impl Scenario {
                         .unwrap()
                         .contains("uid-of-an-earlier-restore")
                 );
-                assert_eq!(sent[9]["type"], "Warning");
-                assert_eq!(sent[9]["reason"], "NameConflict");
+                assert_eq!(sent[8]["type"], "Warning");
+                assert_eq!(sent[8]["reason"], "NameConflict");
             }
             Scenario::Deleted => {
-                for delete in [0, 1, 3] {
+                for delete in [0, 1] {
                     assert_eq!(
                         sent[delete]["propagationPolicy"], "Background",
                         "{}",
@@ -421,7 +394,7 @@ impl Scenario {
                 }
                 // The finalizer patch tests that ours is where it was and removes only it.
                 assert_eq!(
-                    sent[4],
+                    sent[2],
                     json!([
                         {"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"},
                         {"op": "remove", "path": "/metadata/finalizers/1"}
@@ -745,20 +718,12 @@ async fn r4_a_second_cleanup_pass_after_the_restore_is_gone_is_not_an_error() {
     // finalizer: the second pass finds nothing left and the object gone.
     let mut deleting = restore();
     deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-    let script = vec![
-        expect(
-            Method::GET,
-            "/api/v1/namespaces/kafka/configmaps/restore-orders-restore-config",
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-        expect(
-            Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders?"),
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-    ];
+    let script = vec![expect(
+        Method::PATCH,
+        format!("{NS}/kafkarestores/restore-orders?"),
+        StatusCode::NOT_FOUND,
+        not_found(),
+    )];
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let server = tokio::spawn(serve(handle, script));
@@ -874,7 +839,7 @@ async fn r3_a_reconcile_before_the_cache_shows_the_operators_own_write_makes_no_
     drop(ctx);
     assert_eq!(
         server.await.unwrap().len(),
-        10,
+        9,
         "no request after the first pass"
     );
 }

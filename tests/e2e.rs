@@ -1488,7 +1488,7 @@ fn strimzi_crds() {
 
 /// strimzi-backup-operator's manifests (ours, in its spelling, from tests/compat),
 /// applied as they are with the real kubectl: the API server takes them (v1alpha1 and
-/// v1), and the operator makes a CronJob, a Job and ConfigMaps that carry their settings;
+/// v1), and the operator makes a CronJob, Jobs and a ConfigMap that carry their settings;
 /// `kubectl explain` documents the new fields.
 #[tokio::test]
 #[ignore = "needs a cluster: make e2e"]
@@ -1592,7 +1592,7 @@ async fn strimzi_backup_operator_manifests_reconcile_with_their_settings() {
         assert!(yaml.contains(said), "'{said}' missing from:\n{yaml}");
     }
 
-    // The restore's Job and ConfigMap.
+    // The restore's Job, with the worker's configuration in its pod.
     let job = eventually("the restore Job", || async {
         ns.api::<Job>()
             .get_opt("invoices-until-incident-restore-1")
@@ -1606,14 +1606,9 @@ async fn strimzi_backup_operator_manifests_reconcile_with_their_settings() {
         job_json["spec"]["template"]["spec"]["serviceAccountName"],
         "recovery-jobs"
     );
-    let config = eventually("the restore's ConfigMap", || async {
-        ns.api::<ConfigMap>()
-            .get_opt("invoices-until-incident-restore-config")
-            .await
-            .ok()?
-    })
-    .await;
-    let yaml = config.data.unwrap()["config.yaml"].clone();
+    let yaml = kafka_backup_operator::controller::build::restore_job_config(&job)
+        .expect("the worker's configuration in the Job's pod")
+        .to_string();
     for said in [
         "invoices-eu: invoices-eu-recovered",
         "to: 2026-03-04T17:45:00.001Z",

@@ -1,4 +1,4 @@
-//! Builders of the children: the worker's ConfigMap, the restore report PVC, restore Jobs,
+//! Builders of the children: a backup's worker ConfigMap, the restore report PVC, restore Jobs,
 //! and backup Jobs and CronJobs. Pods satisfy Pod Security `restricted`; credentials come
 //! only from Secret references. No IO.
 
@@ -24,7 +24,7 @@ use crate::worker::config::{self as wc, WorkerConfig};
 
 mod pod;
 
-use self::pod::{WorkerPod, pod_template};
+use self::pod::{WorkerConfigFile, WorkerPod, pod_template};
 
 /// How the worker reaches Kafka, once `strimziClusterRef` is resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -404,7 +404,7 @@ fn storage_location(storage: &BackupStorage) -> wc::StorageLocation {
     }
 }
 
-/// The ConfigMap with the worker's `config.yaml`.
+/// The ConfigMap with a backup worker's `config.yaml`.
 pub fn config_map<K: kube::Resource<DynamicType = ()>>(
     owner: &K,
     name: String,
@@ -458,13 +458,15 @@ pub fn report_pvc(
     })
 }
 
-/// The Job of one restore attempt. No `ttlSecondsAfterFinished`: a Job that vanished on
-/// its own would look like a request to resume.
+/// The Job of one restore attempt, with the worker's `config` in its pod (see
+/// `WorkerConfigFile::Annotation`). No `ttlSecondsAfterFinished`: a Job that vanished
+/// on its own would look like a request to resume.
 pub fn restore_job(
     restore: &KafkaRestore,
     attempt: i32,
     report_pvc: &str,
     backup_storage: &BackupStorage,
+    config: &WorkerConfig,
     connection: &Connection,
     defaults: &JobDefaults,
 ) -> Result<Job, BuildError> {
@@ -475,7 +477,7 @@ pub fn restore_job(
     let template = pod_template(WorkerPod {
         labels: labels.clone(),
         subcommand: "restore",
-        config_map: &names::restore_config_name(&name),
+        config: WorkerConfigFile::Annotation(config.to_yaml()?),
         connection,
         settings: spec.pod_settings(),
         image: spec.image.as_deref().unwrap_or(&defaults.image),
@@ -506,6 +508,19 @@ pub fn restore_job(
     })
 }
 
+/// The worker's `config.yaml` a restore Job carries in its pod's annotation.
+pub fn restore_job_config(job: &Job) -> Option<&str> {
+    job.spec
+        .as_ref()?
+        .template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(crate::constants::ANNOTATION_WORKER_CONFIG)
+        .map(String::as_str)
+}
+
 /// The Job spec of a backup run, shared by one-shot Jobs and the CronJob's template.
 pub fn backup_job_spec(
     backup: &KafkaBackup,
@@ -522,7 +537,7 @@ pub fn backup_job_spec(
         template: pod_template(WorkerPod {
             labels: names::backup_labels(&name),
             subcommand: "backup",
-            config_map: &names::backup_config_name(&name),
+            config: WorkerConfigFile::ConfigMap(&names::backup_config_name(&name)),
             connection,
             settings: spec.pod_settings(),
             image: spec.image.as_deref().unwrap_or(&defaults.image),

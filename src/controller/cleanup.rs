@@ -12,7 +12,7 @@ use kube::runtime::finalizer::{self, finalizer};
 use kube::{Resource, ResourceExt};
 
 use crate::constants::FINALIZER;
-use crate::controller::calls::{delete, delete_owned, get_opt};
+use crate::controller::calls::{delete, delete_owned};
 use crate::controller::error::{Error, Result};
 use crate::controller::names;
 use crate::controller::{Context, ownership, restore_children};
@@ -137,13 +137,12 @@ pub(crate) async fn cleanup(
 }
 
 /// Removes what the operator made for a KafkaRestore (R4), by name, without a LIST: its
-/// Jobs and report PVCs as the caches hold them and its ConfigMap (read by its derived
-/// name first: a user's ConfigMap of that name stays), deleted with Background
-/// propagation. Each carries a controller owner reference to the restore, so the
-/// garbage collector removes the Jobs' pods, and anything made so recently that the
-/// caches had not seen it, once the restore is gone. Deleting a namespace with thousands
-/// of restores so costs a few requests per restore, and a namespace that is being
-/// deleted answers them without errors to retry.
+/// Jobs and report PVCs as the caches hold them, deleted with Background propagation.
+/// Each carries a controller owner reference to the restore, so the garbage collector
+/// removes the Jobs' pods, anything made so recently that the caches had not seen it,
+/// and the ConfigMap earlier builds made for a restore, once the restore is gone.
+/// Deleting a namespace with thousands of restores so costs a few requests per restore,
+/// and a namespace that is being deleted answers them without errors to retry.
 pub(crate) async fn cleanup_restore(
     ctx: &Context,
     namespace: &str,
@@ -160,20 +159,12 @@ pub(crate) async fn cleanup_restore(
             deleted += 1;
         }
     }
-    let pvcs = Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace);
+    let pvcs = Api::<PersistentVolumeClaim>::namespaced(client, namespace);
     for pvc in restore_children(&ctx.caches.pvcs, namespace, name) {
         if ownership::is_ours(&pvc.metadata, owner_uid) {
             delete(&ctx.metrics, &pvcs, &pvc.name_any()).await?;
             deleted += 1;
         }
-    }
-    let config_maps = Api::<ConfigMap>::namespaced(client, namespace);
-    let config_map = names::restore_config_name(name);
-    if let Some(existing) = get_opt(&config_maps, &config_map).await?
-        && ownership::is_ours(&existing.metadata, owner_uid)
-    {
-        delete(&ctx.metrics, &config_maps, &config_map).await?;
-        deleted += 1;
     }
     tracing::info!(%namespace, restore = %name, deleted, "cleaned up");
     Ok(Action::await_change())

@@ -67,11 +67,6 @@ pub fn report_pvc_name(restore: &str, suffix: &str) -> String {
     fit(restore, &format!("-report-{suffix}"), MAX_LABEL_VALUE)
 }
 
-/// The ConfigMap holding a restore's worker configuration.
-pub fn restore_config_name(restore: &str) -> String {
-    fit(restore, "-restore-config", 253)
-}
-
 /// The ConfigMap holding a backup's worker configuration.
 pub fn backup_config_name(backup: &str) -> String {
     fit(backup, "-backup-config", 253)
@@ -229,7 +224,6 @@ mod tests {
 
     #[test]
     fn restore_and_backup_children_never_share_a_name() {
-        assert_ne!(restore_config_name("x"), backup_config_name("x"));
         assert_ne!(
             restore_job_name("x-backup", 1),
             backup_job_name("x-backup-restore-1")

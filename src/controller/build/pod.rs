@@ -1,12 +1,13 @@
-//! The worker's pod: Pod Security `restricted`, the ConfigMap, TLS and storage mounts,
+//! The worker's pod: Pod Security `restricted`, its configuration, TLS and storage mounts,
 //! credentials only from Secret references, logging and metrics, and the user's
 //! template on top. No IO.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    KeyToPath, ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIVolumeFile,
+    DownwardAPIVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
+    ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
     PodTemplateSpec, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
     Volume, VolumeMount,
 };
@@ -16,6 +17,7 @@ use super::Connection;
 use crate::api::backup::{BackupStorage, StorageType};
 use crate::api::effective::PodSettings;
 use crate::api::{Logging, SecretKeyRef};
+use crate::constants::ANNOTATION_WORKER_CONFIG;
 use crate::worker::config as wc;
 
 /// The user and group the worker runs as.
@@ -23,12 +25,23 @@ const WORKER_UID: i64 = 65532;
 /// Label Azure Workload Identity's webhook looks for.
 const AZURE_WORKLOAD_IDENTITY_LABEL: &str = "azure.workload.identity/use";
 
+/// Where the worker's `config.yaml` comes from.
+pub(super) enum WorkerConfigFile<'a> {
+    /// A ConfigMap of this name: a backup's, whose retention settings follow its history
+    /// between the runs of one CronJob.
+    ConfigMap(&'a str),
+    /// This YAML, in the pod's annotation `kafkabackup.com/worker-config`, mounted by the
+    /// downward API: a restore attempt's, fixed for its Job, with no object to create
+    /// and delete beside it.
+    Annotation(String),
+}
+
 /// What a worker's pod is made of.
 pub(super) struct WorkerPod<'a> {
     pub labels: BTreeMap<String, String>,
     /// `backup` or `restore`.
     pub subcommand: &'a str,
-    pub config_map: &'a str,
+    pub config: WorkerConfigFile<'a>,
     pub connection: &'a Connection,
     pub settings: PodSettings,
     pub image: &'a str,
@@ -253,13 +266,13 @@ fn container_security(user: Option<SecurityContext>) -> SecurityContext {
     }
 }
 
-/// The pod of a worker: restricted security, the ConfigMap, TLS and storage mounts,
+/// The pod of a worker: restricted security, its configuration, TLS and storage mounts,
 /// credentials from Secrets, and the user's settings on top.
 pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
     let WorkerPod {
         labels,
         subcommand,
-        config_map,
+        config,
         connection,
         settings,
         image,
@@ -275,13 +288,37 @@ pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
         volumes.push(pvc_volume("reports", claim));
         mounts.push(mount("reports", wc::REPORTS_DIR, false));
     }
-    volumes.push(Volume {
-        name: "config".into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_map.into(),
+    // The user's annotations, then ours, which win.
+    let mut annotations = settings.annotations;
+    volumes.push(match config {
+        WorkerConfigFile::ConfigMap(name) => Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: name.into(),
+                ..Default::default()
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
+        },
+        WorkerConfigFile::Annotation(yaml) => {
+            annotations.insert(ANNOTATION_WORKER_CONFIG.into(), yaml);
+            Volume {
+                name: "config".into(),
+                downward_api: Some(DownwardAPIVolumeSource {
+                    items: Some(vec![DownwardAPIVolumeFile {
+                        path: wc::CONFIG_FILE_NAME.into(),
+                        field_ref: Some(ObjectFieldSelector {
+                            field_path: format!(
+                                "metadata.annotations['{ANNOTATION_WORKER_CONFIG}']"
+                            ),
+                            api_version: None,
+                        }),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        }
     });
     mounts.push(mount("config", wc::CONFIG_DIR, true));
     volumes.push(Volume {
@@ -352,7 +389,7 @@ pub(super) fn pod_template(pod: WorkerPod<'_>) -> PodTemplateSpec {
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(pod_labels),
-            annotations: (!settings.annotations.is_empty()).then_some(settings.annotations),
+            annotations: (!annotations.is_empty()).then_some(annotations),
             ..Default::default()
         }),
         spec: Some(PodSpec {

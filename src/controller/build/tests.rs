@@ -67,6 +67,7 @@ fn r6_restore_job_is_owned_labelled_and_runs_the_restore_command() {
         2,
         "restore-orders-report-x7k2p",
         &s3_with_credentials(),
+        &restore_worker_config(&restore, &s3_with_credentials(), &connection(None)),
         &connection(None),
         &defaults(),
     )
@@ -123,6 +124,11 @@ fn r5_restore_job_mounts_the_report_pvc_at_the_reports_path() {
         1,
         "restore-orders-report-x7k2p",
         &s3_with_credentials(),
+        &restore_worker_config(
+            &KafkaRestore::test(),
+            &s3_with_credentials(),
+            &connection(None),
+        ),
         &connection(None),
         &defaults(),
     )
@@ -155,6 +161,11 @@ fn pods_meet_the_restricted_pod_security_standard() {
         1,
         "p",
         &s3_with_credentials(),
+        &restore_worker_config(
+            &KafkaRestore::test(),
+            &s3_with_credentials(),
+            &connection(None),
+        ),
         &connection(None),
         &defaults(),
     )
@@ -196,6 +207,7 @@ fn credentials_come_only_from_secret_references() {
         1,
         "p",
         &s3_with_credentials(),
+        &restore_worker_config(&restore, &s3_with_credentials(), &connection(Some(scram()))),
         &connection(Some(scram())),
         &defaults(),
     )
@@ -362,6 +374,7 @@ fn filesystem_storage_is_mounted_read_only_for_restores() {
         1,
         "p",
         &storage,
+        &restore_worker_config(&KafkaRestore::test(), &storage, &connection(None)),
         &connection(None),
         &defaults(),
     )
@@ -446,6 +459,7 @@ fn s3_credentials_reach_every_worker_only_through_secret_references() {
         1,
         "p",
         &s3_with_credentials(),
+        &restore_worker_config(&restore, &s3_with_credentials(), &connection(None)),
         &connection(None),
         &defaults(),
     )
@@ -495,5 +509,88 @@ fn s3_credentials_reach_every_worker_only_through_secret_references() {
     assert!(
         !yaml.contains("s3-creds") && !yaml.to_lowercase().contains("access"),
         "{yaml}"
+    );
+}
+
+/// A restore Job carries the worker's configuration in its pod, mounted by the downward
+/// API as the file the worker reads; a user's annotation of the same name cannot replace
+/// it, and the user's other annotations stay.
+#[test]
+fn r1_a_restore_jobs_configuration_is_in_its_pod_and_cannot_be_overridden() {
+    let restore = KafkaRestore::test().with(|s| {
+        s.template = Some(Box::new(PodTemplate {
+            annotations: Some(
+                [
+                    ("team".to_string(), "a".to_string()),
+                    (
+                        crate::constants::ANNOTATION_WORKER_CONFIG.to_string(),
+                        "spoof".to_string(),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        }))
+    });
+    let config = restore_worker_config(&restore, &s3_with_credentials(), &connection(None));
+    let job = restore_job(
+        &restore,
+        1,
+        "p",
+        &s3_with_credentials(),
+        &config,
+        &connection(None),
+        &defaults(),
+    )
+    .unwrap();
+    assert_eq!(
+        restore_job_config(&job),
+        Some(config.to_yaml().unwrap().as_str())
+    );
+    let template = &job.spec.as_ref().unwrap().template;
+    assert_eq!(
+        template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .unwrap()["team"],
+        "a"
+    );
+    let pod_spec = pod(&job);
+    let volume = pod_spec
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "config")
+        .unwrap();
+    let file = &volume
+        .downward_api
+        .as_ref()
+        .unwrap()
+        .items
+        .as_ref()
+        .unwrap()[0];
+    assert_eq!(file.path, wc::CONFIG_FILE_NAME);
+    assert_eq!(
+        file.field_ref.as_ref().unwrap().field_path,
+        "metadata.annotations['kafkabackup.com/worker-config']"
+    );
+    let mount = pod_spec.containers[0]
+        .volume_mounts
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.name == "config")
+        .unwrap();
+    assert_eq!(mount.mount_path, wc::CONFIG_DIR);
+    assert!(
+        pod_spec.containers[0]
+            .args
+            .as_ref()
+            .unwrap()
+            .contains(&format!("{}/{}", wc::CONFIG_DIR, wc::CONFIG_FILE_NAME))
     );
 }

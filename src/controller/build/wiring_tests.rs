@@ -134,8 +134,30 @@ fn built_restore(mut restore: KafkaRestore) -> Value {
         ..Default::default()
     };
     let config = restore_worker_config(&restore, &storage, &connection);
-    let job = restore_job(&restore, 1, "report", &storage, &connection, &defaults()).unwrap();
-    let spec = job.spec.unwrap();
+    let job = restore_job(
+        &restore,
+        1,
+        "report",
+        &storage,
+        &config,
+        &connection,
+        &defaults(),
+    )
+    .unwrap();
+    // The configuration the pod carries is the one above; shown once, under "config".
+    assert_eq!(
+        restore_job_config(&job),
+        Some(config.to_yaml().unwrap().as_str())
+    );
+    let mut spec = job.spec.unwrap();
+    if let Some(meta) = spec.template.metadata.as_mut()
+        && let Some(annotations) = meta.annotations.as_mut()
+    {
+        annotations.remove(crate::constants::ANNOTATION_WORKER_CONFIG);
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
     json!({
         "config": config,
         "backoffLimit": spec.backoff_limit,

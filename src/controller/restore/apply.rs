@@ -1,10 +1,10 @@
-//! Applying a restore plan: the report PVC, the worker ConfigMap, the Job, its
+//! Applying a restore plan: the report PVC, the Job, its
 //! suspension and the removal of a TTL; then the status and its Event, then the labels.
 //! The plan is taken apart field by field, so a field added to it cannot be left
 //! unapplied by mistake.
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::api::{KafkaRestore, KafkaRestoreStatus};
 use crate::controller::Context;
-use crate::controller::calls::{Creation, apply, apply_labels, create_or_adopt, merge_patch};
+use crate::controller::calls::{Creation, apply_labels, create_or_adopt, merge_patch};
 use crate::controller::error::Result;
 use crate::controller::events::{announce, publish};
 use crate::controller::observe::now;
@@ -30,7 +30,6 @@ pub(crate) async fn apply_plan(
 ) -> Result<Action> {
     let RestorePlan {
         create_pvc,
-        config_map,
         create_job,
         suspend_job,
         clear_ttl,
@@ -48,17 +47,6 @@ pub(crate) async fn apply_plan(
                 create_or_adopt(&ctx.metrics, &pvcs, pvc, restore).await?
             {
                 return Ok(Some(message));
-            }
-        }
-        if let Some(config_map) = &config_map {
-            // Created in one request the first time; one left by an earlier attempt of
-            // this restore is brought up to date (a ConfigMap of that name made by
-            // someone else is left alone).
-            let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
-            match create_or_adopt(&ctx.metrics, &config_maps, config_map, restore).await? {
-                Creation::Created => {}
-                Creation::Adopted => apply(&ctx.metrics, &config_maps, config_map).await?,
-                Creation::Taken(message) => return Ok(Some(message)),
             }
         }
         if let Some(job) = &create_job {

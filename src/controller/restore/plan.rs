@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
 
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
@@ -55,7 +55,6 @@ pub struct RestoreObservation<'a> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestorePlan {
     pub create_pvc: Option<PersistentVolumeClaim>,
-    pub config_map: Option<ConfigMap>,
     pub create_job: Option<Job>,
     /// A Job whose `spec.suspend` must change, and the new value (R9).
     pub suspend_job: Option<(String, bool)>,
@@ -377,17 +376,12 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
                 if let Some(options) = config.restore.as_mut() {
                     options.continue_token = continuation.clone();
                 }
-                plan.config_map = Some(build::config_map(
-                    &defaulted,
-                    names::restore_config_name(&name),
-                    names::restore_labels(&name),
-                    &config,
-                )?);
                 let mut job = build::restore_job(
                     &defaulted,
                     next,
                     &pvc,
                     storage,
+                    &config,
                     connection,
                     observed.defaults,
                 )?;

@@ -193,7 +193,7 @@ fn r1_r5_no_job_yet_creates_pvc_config_and_the_first_job() {
         plan.create_pvc.as_ref().unwrap().metadata.name,
         Some(fresh_pvc(1))
     );
-    assert!(plan.config_map.is_some());
+    assert!(build::restore_job_config(plan.create_job.as_ref().unwrap()).is_some());
     assert_eq!(
         plan.labels[LABEL_RESTORE_JOB_NAME],
         "restore-orders-restore-1"
@@ -301,7 +301,7 @@ fn r5_failed_job_deleted_by_the_user_resumes() {
 #[test]
 fn r1_r5_job_deleted_after_completion_is_never_rerun() {
     let plan = Case::new(KafkaRestore::test().completed()).plan();
-    assert!(plan.create_job.is_none() && plan.create_pvc.is_none() && plan.config_map.is_none());
+    assert!(plan.create_job.is_none() && plan.create_pvc.is_none());
     assert_eq!(
         condition(&plan, "RestoreComplete"),
         ("True", "RestoreCompleted")
@@ -676,7 +676,7 @@ fn a_continue_token_on_a_completed_restore_makes_one_more_attempt() {
     );
     assert_eq!(made.annotations()[ANNOTATION_CONTINUE], "2026-11-23");
     assert!(plan.create_pvc.is_none(), "the completed restore's report");
-    let config = &plan.config_map.as_ref().unwrap().data.as_ref().unwrap()["config.yaml"];
+    let config = build::restore_job_config(made).unwrap();
     assert!(config.contains("continueToken: 2026-11-23"), "{config}");
     assert_eq!(plan.status.continued, ["2026-11-23"]);
     assert_eq!(
@@ -785,7 +785,7 @@ fn r3_the_plan_announces_each_change_of_the_ready_reason_once() {
 #[test]
 fn r10_an_invalid_spec_is_a_plan_too() {
     let plan = invalid_spec_plan(&started(), "spec.backoffLimit: -1".into(), at(1000));
-    assert!(plan.create_job.is_none() && plan.create_pvc.is_none() && plan.config_map.is_none());
+    assert!(plan.create_job.is_none() && plan.create_pvc.is_none());
     assert_eq!(condition(&plan, "Ready"), ("False", "InvalidSpec"));
     assert!(plan.announce.unwrap().warning);
     assert_eq!(plan.requeue, Requeue::OnChange);
