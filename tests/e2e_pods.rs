@@ -394,10 +394,10 @@ async fn a_running_restore_shows_its_progress_and_the_metrics_show_both_resource
     assert_eq!(done.records, source.len() as i64);
     assert_eq!(done.total_records, source.len() as i64);
 
-    let scrape = ns.scrape(0);
+    // The metrics follow the controller's cache, which follows the API a moment later.
     let restore = format!(r#"{{namespace="{}",name="views"}}"#, ns.name);
     let backup = format!(r#"{{namespace="{}",name="nightly"}}"#, ns.name);
-    for series in [
+    let series = [
         format!("kafka_restore_completed{restore} 1"),
         format!("kafka_restore_progress_ratio{restore} 1.0"),
         format!("kafka_restore_records_written{restore} {}", source.len()),
@@ -407,8 +407,19 @@ async fn a_running_restore_shows_its_progress_and_the_metrics_show_both_resource
         format!("kafka_backup_last_success_timestamp_seconds{backup} "),
         format!("kafka_backup_last_run_failed{backup} 0"),
         "kafka_backup_operator_leader 1".to_string(),
-    ] {
-        assert!(scrape.contains(&series), "{series} in\n{scrape}");
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let scrape = ns.scrape(0);
+        let missing: Vec<&String> = series.iter().filter(|s| !scrape.contains(*s)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{missing:?} not in\n{scrape}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
