@@ -31,6 +31,15 @@ pub async fn cluster() -> Option<Client> {
         return None;
     }
     kafka_backup_operator::crypto::install_default_provider();
+    // The in-process controllers' logs, with the test's output, when asked for:
+    // KAFKA_BACKUP_E2E_LOG=kafka_backup_operator=debug (a filter, as RUST_LOG).
+    if let Ok(filter) = std::env::var("KAFKA_BACKUP_E2E_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .with_ansi(false)
+            .try_init();
+    }
     let client = Client::try_default()
         .await
         .expect("a client from KUBECONFIG");
