@@ -1,6 +1,6 @@
-//! Builders of the children: a backup's worker ConfigMap, the restore report PVC, restore Jobs,
-//! and backup Jobs and CronJobs. Pods satisfy Pod Security `restricted`; credentials come
-//! only from Secret references. No IO.
+//! Builders of the children: a backup's worker ConfigMap, the restore report PVC,
+//! restore Jobs, and backup Jobs and CronJobs. Pods satisfy Pod Security `restricted`;
+//! credentials come only from Secret references. No IO.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-use k8s_openapi::api::core::v1::{EnvVar, PodSpec};
+use k8s_openapi::api::core::v1::{EnvVar, PodSpec, Volume, VolumeMount};
 
 use super::*;
 use crate::api::CertificateAndKey;
@@ -59,19 +59,57 @@ fn pod(job: &Job) -> &PodSpec {
     job.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
 }
 
+/// A restore's Job of `attempt`, with the worker configuration the planner gives it.
+fn job_of(
+    restore: &KafkaRestore,
+    attempt: i32,
+    report_pvc: &str,
+    storage: &BackupStorage,
+    connection: &Connection,
+) -> Job {
+    let config = restore_worker_config(restore, storage, connection);
+    restore_job(
+        restore,
+        attempt,
+        report_pvc,
+        storage,
+        &config,
+        connection,
+        &defaults(),
+    )
+    .unwrap()
+}
+
+/// The volume `name` of a Job's pod.
+fn volume<'a>(job: &'a Job, name: &str) -> &'a Volume {
+    pod(job)
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == name)
+        .unwrap()
+}
+
+/// The mount `name` of a Job's worker container.
+fn mount<'a>(job: &'a Job, name: &str) -> &'a VolumeMount {
+    pod(job).containers[0]
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| m.name == name)
+        .unwrap()
+}
+
 #[test]
 fn r6_restore_job_is_owned_labelled_and_runs_the_restore_command() {
     let restore = KafkaRestore::test();
-    let job = restore_job(
+    let job = job_of(
         &restore,
         2,
         "restore-orders-report-x7k2p",
         &s3_with_credentials(),
-        &restore_worker_config(&restore, &s3_with_credentials(), &connection(None)),
         &connection(None),
-        &defaults(),
-    )
-    .unwrap();
+    );
     let owner = &job.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!(
         (
@@ -119,57 +157,31 @@ fn r6_restore_job_is_owned_labelled_and_runs_the_restore_command() {
 
 #[test]
 fn r5_restore_job_mounts_the_report_pvc_at_the_reports_path() {
-    let job = restore_job(
+    let job = job_of(
         &KafkaRestore::test(),
         1,
         "restore-orders-report-x7k2p",
         &s3_with_credentials(),
-        &restore_worker_config(
-            &KafkaRestore::test(),
-            &s3_with_credentials(),
-            &connection(None),
-        ),
         &connection(None),
-        &defaults(),
-    )
-    .unwrap();
-    let volume = pod(&job)
-        .volumes
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|v| v.name == "reports")
-        .unwrap();
+    );
+    let volume = volume(&job, "reports");
     assert_eq!(
         volume.persistent_volume_claim.as_ref().unwrap().claim_name,
         "restore-orders-report-x7k2p"
     );
-    let mount = pod(&job).containers[0]
-        .volume_mounts
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|m| m.name == "reports")
-        .unwrap();
+    let mount = mount(&job, "reports");
     assert_eq!(mount.mount_path, wc::REPORTS_DIR);
 }
 
 #[test]
 fn pods_meet_the_restricted_pod_security_standard() {
-    let job = restore_job(
+    let job = job_of(
         &KafkaRestore::test(),
         1,
         "p",
         &s3_with_credentials(),
-        &restore_worker_config(
-            &KafkaRestore::test(),
-            &s3_with_credentials(),
-            &connection(None),
-        ),
         &connection(None),
-        &defaults(),
-    )
-    .unwrap();
+    );
     let pod = pod(&job);
     let pod_security = pod.security_context.as_ref().unwrap();
     assert_eq!(pod_security.run_as_non_root, Some(true));
@@ -202,16 +214,13 @@ fn pods_meet_the_restricted_pod_security_standard() {
 #[test]
 fn credentials_come_only_from_secret_references() {
     let restore = KafkaRestore::test();
-    let job = restore_job(
+    let job = job_of(
         &restore,
         1,
         "p",
         &s3_with_credentials(),
-        &restore_worker_config(&restore, &s3_with_credentials(), &connection(Some(scram()))),
         &connection(Some(scram())),
-        &defaults(),
-    )
-    .unwrap();
+    );
     let env = pod(&job).containers[0].env.as_ref().unwrap();
     let from_secret = |name: &str| {
         let var = env
@@ -272,13 +281,7 @@ fn mutual_tls_mounts_the_client_certificate_secret() {
         &defaults(),
     )
     .unwrap();
-    let volume = pod(&job)
-        .volumes
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|v| v.name == "kafka-client")
-        .unwrap();
+    let volume = volume(&job, "kafka-client");
     assert_eq!(
         volume.secret.as_ref().unwrap().secret_name.as_deref(),
         Some("backup-user")
@@ -369,23 +372,8 @@ fn filesystem_storage_is_mounted_read_only_for_restores() {
             path: Some("prod".into()),
         }),
     };
-    let job = restore_job(
-        &KafkaRestore::test(),
-        1,
-        "p",
-        &storage,
-        &restore_worker_config(&KafkaRestore::test(), &storage, &connection(None)),
-        &connection(None),
-        &defaults(),
-    )
-    .unwrap();
-    let mount = pod(&job).containers[0]
-        .volume_mounts
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|m| m.name == "storage")
-        .unwrap();
+    let job = job_of(&KafkaRestore::test(), 1, "p", &storage, &connection(None));
+    let mount = mount(&job, "storage");
     assert_eq!(mount.read_only, Some(true));
     let config = restore_worker_config(&KafkaRestore::test(), &storage, &connection(None));
     assert_eq!(
@@ -454,16 +442,7 @@ fn s3_credentials_reach_every_worker_only_through_secret_references() {
     let one_shot = backup_job(&backup, "j".into(), &connection(None), &defaults()).unwrap();
     let cronjob = backup_cronjob(&backup, &connection(None), &defaults()).unwrap();
     let scheduled = cronjob.spec.unwrap().job_template.spec.unwrap().template;
-    let restore_job = restore_job(
-        &restore,
-        1,
-        "p",
-        &s3_with_credentials(),
-        &restore_worker_config(&restore, &s3_with_credentials(), &connection(None)),
-        &connection(None),
-        &defaults(),
-    )
-    .unwrap();
+    let restore_job = job_of(&restore, 1, "p", &s3_with_credentials(), &connection(None));
     for (what, pod_spec) in [
         ("backup Job", pod(&one_shot)),
         ("CronJob", scheduled.spec.as_ref().unwrap()),
@@ -559,13 +538,7 @@ fn r1_a_restore_jobs_configuration_is_in_its_pod_and_cannot_be_overridden() {
         "a"
     );
     let pod_spec = pod(&job);
-    let volume = pod_spec
-        .volumes
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|v| v.name == "config")
-        .unwrap();
+    let volume = volume(&job, "config");
     let file = &volume
         .downward_api
         .as_ref()
@@ -578,13 +551,7 @@ fn r1_a_restore_jobs_configuration_is_in_its_pod_and_cannot_be_overridden() {
         file.field_ref.as_ref().unwrap().field_path,
         "metadata.annotations['kafkabackup.com/worker-config']"
     );
-    let mount = pod_spec.containers[0]
-        .volume_mounts
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|m| m.name == "config")
-        .unwrap();
+    let mount = mount(&job, "config");
     assert_eq!(mount.mount_path, wc::CONFIG_DIR);
     assert!(
         pod_spec.containers[0]

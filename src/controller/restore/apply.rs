@@ -1,5 +1,5 @@
-//! Applying a restore plan: the report PVC, the Job, its
-//! suspension and the removal of a TTL; then the status and its Event, then the labels.
+//! Applying a restore plan: the report PVC, the Job, its suspension and the removal of
+//! a TTL; then the status and its Event, then the labels.
 //! The plan is taken apart field by field, so a field added to it cannot be left
 //! unapplied by mistake.
 
