@@ -5,6 +5,8 @@
 
 #[path = "support/api_mock.rs"]
 mod api_mock;
+#[path = "support/caches.rs"]
+mod caches;
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use serde_json::{Value, json};
 use tower_test::mock;
 
 use self::api_mock::*;
+use self::caches::*;
 
 const NS: &str = "/apis/kafkabackup.com/v1alpha1/namespaces/kafka";
 const BATCH: &str = "/apis/batch/v1/namespaces/kafka";

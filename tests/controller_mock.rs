@@ -6,6 +6,8 @@
 
 #[path = "support/api_mock.rs"]
 mod api_mock;
+#[path = "support/caches.rs"]
+mod caches;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use serde_json::{Value, json};
 use tower_test::mock;
 
 use self::api_mock::*;
+use self::caches::*;
 
 fn restore() -> Value {
     json!({
@@ -61,38 +64,23 @@ fn child(kind: &str, name: &str, owner_kind: &str, uid: &str) -> Value {
                         "ownerReferences": owner(owner_kind, uid)}})
 }
 
-/// The requests of a first reconcile, up to and including the Job creation.
-/// The PVCs, the Jobs and the KafkaBackup come from the caches; the decision to create is
-/// confirmed live, by name.
+/// The restore's labels and status as the operator writes them.
+const RESTORE: &str = "/apis/kafkabackup.com/v1alpha1/namespaces/kafka/kafkarestores/restore-orders?&force=true&fieldManager=kafka-backup-operator";
+
+/// The restore as the API answers a write, at `version`.
+fn restore_at(version: &str) -> Value {
+    let mut restore = restore();
+    restore["metadata"]["resourceVersion"] = json!(version);
+    restore
+}
+
+/// The requests of a first reconcile, up to and including the Job creation. The PVCs,
+/// the Jobs and the KafkaBackup come from the caches, and nothing is read live: the Job
+/// is claimed first, in the restore's labels, on condition that the restore is still the
+/// cached version (R1), then the PVC and the Job are made.
 fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
     vec![
-        // R1: the decision to create is confirmed live, not from the cache.
-        expect(
-            Method::GET,
-            format!("{NS}/kafkarestores/restore-orders"),
-            StatusCode::OK,
-            restore(),
-        ),
-        // Jobs are read by their names, from the current attempt (none yet: the first)
-        // until a name after it is free.
-        expect(
-            Method::GET,
-            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-        expect(
-            Method::GET,
-            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-2",
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
-            StatusCode::OK,
-            list("PodList"),
-        ),
+        expect(Method::PATCH, RESTORE, StatusCode::OK, restore_at("2")),
         expect(
             Method::POST,
             "/api/v1/namespaces/kafka/persistentvolumeclaims?&fieldManager=kafka-backup-operator",
@@ -108,8 +96,8 @@ fn first_reconcile_until_job(job_answer: (StatusCode, Value)) -> Vec<Expect> {
     ]
 }
 
-/// What follows a Job created or adopted: status first, its Event, then the labels.
-fn status_event_labels() -> Vec<Expect> {
+/// What follows a Job created or adopted: status, then its Event.
+fn status_event() -> Vec<Expect> {
     vec![
         expect(
             Method::PATCH,
@@ -125,15 +113,14 @@ fn status_event_labels() -> Vec<Expect> {
             StatusCode::CREATED,
             json!({}),
         ),
-        expect(
-            Method::PATCH,
-            format!(
-                "{NS}/kafkarestores/restore-orders?&force=true&fieldManager=kafka-backup-operator"
-            ),
-            StatusCode::OK,
-            restore(),
-        ),
     ]
+}
+
+/// Status, its Event, then the labels: a reconcile that makes no Job.
+fn status_event_labels() -> Vec<Expect> {
+    let mut script = status_event();
+    script.push(expect(Method::PATCH, RESTORE, StatusCode::OK, restore()));
+    script
 }
 
 /// A KafkaRestore reconcile against the mocked API: what the restore is when it starts,
@@ -196,7 +183,7 @@ impl Scenario {
         match self {
             Scenario::FirstReconcile => {
                 let mut script = first_reconcile_until_job((StatusCode::CREATED, json!({})));
-                script.extend(status_event_labels());
+                script.extend(status_event());
                 (restore(), script)
             }
             Scenario::AlreadyExists => {
@@ -211,7 +198,7 @@ impl Scenario {
                     StatusCode::OK,
                     child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r"),
                 ));
-                script.extend(status_event_labels());
+                script.extend(status_event());
                 (restore(), script)
             }
             Scenario::ForeignJobInTheWay => {
@@ -233,18 +220,8 @@ impl Scenario {
                     StatusCode::OK,
                     earlier,
                 ));
-                script.push(expect(
-                Method::PATCH,
-                format!("{NS}/kafkarestores/restore-orders/status?&force=true&fieldManager=kafka-backup-operator"),
-                StatusCode::OK,
-                restore(),
-            ));
-                script.push(expect(
-                    Method::POST,
-                    "/apis/events.k8s.io/v1/namespaces/kafka/events?",
-                    StatusCode::CREATED,
-                    json!({}),
-                ));
+                // The conflict in status; the claim is taken back, since its Job was not made.
+                script.extend(status_event_labels());
                 (restore(), script)
             }
             Scenario::Deleted => {
@@ -322,7 +299,20 @@ impl Scenario {
     fn verify(self, sent: &[Value]) {
         match self {
             Scenario::FirstReconcile => {
-                let pvc = &sent[4];
+                // The claim: the labels naming the Job and the PVC, on condition of the
+                // version the plan was made from.
+                let claim = &sent[0]["metadata"];
+                assert_eq!(claim["resourceVersion"], "1", "{claim}");
+                assert_eq!(
+                    claim["labels"]["kafkabackup.com/restore-job-name"],
+                    "restore-orders-restore-1"
+                );
+                assert!(
+                    claim.get("finalizers").is_none(),
+                    "the label patch never touches finalizers"
+                );
+
+                let pvc = &sent[1];
                 let pvc_name = pvc["metadata"]["name"].as_str().unwrap();
                 assert!(
                     pvc_name.starts_with("restore-orders-report-")
@@ -330,8 +320,9 @@ impl Scenario {
                     "{pvc_name}"
                 );
                 assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], "uid-r");
+                assert_eq!(claim["labels"]["kafkabackup.com/report-pvc-name"], pvc_name);
 
-                let job = &sent[5];
+                let job = &sent[2];
                 assert_eq!(job["metadata"]["name"], "restore-orders-restore-1");
                 assert_eq!(job["spec"]["backoffLimit"], 0);
                 assert_eq!(
@@ -345,32 +336,21 @@ impl Scenario {
                     .unwrap();
                 assert!(config.contains("backupId: daily-backup"), "{config}");
 
-                let status = &sent[6]["status"];
+                let status = &sent[3]["status"];
                 assert_eq!(status["restore"]["jobName"], "restore-orders-restore-1");
                 assert_eq!(status["restore"]["attempt"], 1);
                 assert_eq!(status["conditions"][0]["reason"], "RestoreRunning");
-                assert_eq!(sent[7]["reason"], "RestoreRunning");
-
-                let labels = &sent[8]["metadata"]["labels"];
-                assert_eq!(
-                    labels["kafkabackup.com/restore-job-name"],
-                    "restore-orders-restore-1"
-                );
-                assert_eq!(labels["kafkabackup.com/report-pvc-name"], pvc_name);
-                assert!(
-                    sent[8]["metadata"].get("finalizers").is_none(),
-                    "the label patch never touches finalizers"
-                );
+                assert_eq!(sent[4]["reason"], "RestoreRunning");
             }
             Scenario::AlreadyExists => {
                 // Exactly one create was sent, and the status records that Job.
                 assert_eq!(
-                    sent[7]["status"]["restore"]["jobName"],
+                    sent[4]["status"]["restore"]["jobName"],
                     "restore-orders-restore-1"
                 );
             }
             Scenario::ForeignJobInTheWay => {
-                let conditions = &sent[7]["status"]["conditions"];
+                let conditions = &sent[4]["status"]["conditions"];
                 assert_eq!(conditions[0]["type"], "Ready");
                 assert_eq!(conditions[0]["reason"], "NameConflict");
                 assert_eq!(conditions[1]["type"], "RestoreComplete");
@@ -381,8 +361,12 @@ impl Scenario {
                         .unwrap()
                         .contains("uid-of-an-earlier-restore")
                 );
-                assert_eq!(sent[8]["type"], "Warning");
-                assert_eq!(sent[8]["reason"], "NameConflict");
+                assert_eq!(sent[5]["type"], "Warning");
+                assert_eq!(sent[5]["reason"], "NameConflict");
+                // The labels the restore had before the claim: none of ours, and no
+                // precondition (this write must not fail on the claim's own version).
+                assert_eq!(sent[6]["metadata"]["labels"], json!({}));
+                assert!(sent[6]["metadata"].get("resourceVersion").is_none());
             }
             Scenario::Deleted => {
                 for delete in [0, 1] {
@@ -811,16 +795,15 @@ async fn nothing_is_made_in_a_namespace_being_deleted() {
 #[tokio::test]
 async fn r3_a_reconcile_before_the_cache_shows_the_operators_own_write_makes_no_request() {
     // The Job just made triggers a reconcile while the cache still holds the restore as
-    // it was before the status and label writes: writing them again would double the
+    // it was before the claim and the status write: writing them again would double the
     // writes of every new restore. The event of those writes reconciles it next.
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
+    // The claim answers version 2, the status write version 3.
     let mut script = first_reconcile_until_job((StatusCode::CREATED, json!({})));
-    let mut labels_written = status_event_labels();
-    // The status write answers version 2, the label write version 3.
-    labels_written[0].body["metadata"]["resourceVersion"] = json!("2");
-    labels_written[2].body["metadata"]["resourceVersion"] = json!("3");
-    script.extend(labels_written);
+    let mut status_written = status_event();
+    status_written[0].body["metadata"]["resourceVersion"] = json!("3");
+    script.extend(status_written);
     let server = tokio::spawn(serve(handle, script));
     let ctx = context(client, cached_backup());
     let restore: Arc<KafkaRestore> = Arc::new(serde_json::from_value(restore()).unwrap());
@@ -830,7 +813,7 @@ async fn r3_a_reconcile_before_the_cache_shows_the_operators_own_write_makes_no_
     reconcile_restore(restore.clone(), ctx.clone())
         .await
         .expect("the same version again");
-    // The version the status write made, before the label write: behind too.
+    // The version the claim made, before the status write: behind too.
     let mut between = (*restore).clone();
     between.metadata.resource_version = Some("2".into());
     reconcile_restore(Arc::new(between), ctx.clone())
@@ -839,7 +822,112 @@ async fn r3_a_reconcile_before_the_cache_shows_the_operators_own_write_makes_no_
     drop(ctx);
     assert_eq!(
         server.await.unwrap().len(),
-        9,
+        5,
         "no request after the first pass"
     );
+}
+
+#[tokio::test]
+async fn r1_a_claim_that_meets_a_newer_restore_makes_nothing() {
+    // The cache is behind (another replica, or a user's change): the claim's
+    // precondition fails, no PVC and no Job are made, and the restore is planned again
+    // soon from the version the watch brings.
+    let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
+        "message": "Operation cannot be fulfilled on kafkarestores.kafkabackup.com \"restore-orders\": the object has been modified"});
+    let script = vec![expect(
+        Method::PATCH,
+        RESTORE,
+        StatusCode::CONFLICT,
+        conflict,
+    )];
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+    let action = reconcile_restore(Arc::new(restore), context(client, cached_backup()))
+        .await
+        .expect("a stale cache is not a failure");
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(1))
+    );
+    let sent = server.await.unwrap();
+    assert_eq!(sent[0]["metadata"]["resourceVersion"], "1");
+}
+
+#[tokio::test]
+async fn r1_r5_a_later_attempt_is_confirmed_live_before_it_is_claimed() {
+    // Attempt 1's Job was deleted before completion: the user's request to resume. A
+    // second attempt is confirmed by live reads of the restore, of its Jobs by name and
+    // of its pods, and then claimed on condition of the version read live.
+    let pvc = "restore-orders-report-x7k2p";
+    let mut started = restore();
+    started["metadata"]["labels"] = json!({"kafkabackup.com/restore-job-name": "restore-orders-restore-1",
+                                           "kafkabackup.com/report-pvc-name": pvc});
+    started["status"] = json!({"observedGeneration": 1, "restore": {
+        "attempt": 1, "jobName": "restore-orders-restore-1", "reportPvc": pvc,
+        "startTime": "2026-01-01T00:00:00Z"}});
+    let mut live = started.clone();
+    live["metadata"]["resourceVersion"] = json!("7");
+    let script = vec![
+        expect(
+            Method::GET,
+            format!("{NS}/kafkarestores/restore-orders"),
+            StatusCode::OK,
+            live.clone(),
+        ),
+        expect(
+            Method::GET,
+            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::GET,
+            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-2",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims/{pvc}"),
+            StatusCode::OK,
+            child("PersistentVolumeClaim", pvc, "KafkaRestore", "uid-r"),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
+            StatusCode::OK,
+            list("PodList"),
+        ),
+        expect(Method::PATCH, RESTORE, StatusCode::OK, restore_at("8")),
+        expect(
+            Method::POST,
+            "/apis/batch/v1/namespaces/kafka/jobs?&fieldManager=kafka-backup-operator",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+    ];
+    let mut script = script;
+    script.extend(status_event());
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(started).unwrap();
+    reconcile_restore(
+        Arc::new(restore),
+        context(client, cached(vec![], pvc_list())),
+    )
+    .await
+    .expect("resume");
+    let sent = server.await.unwrap();
+    let claim = &sent[5]["metadata"];
+    assert_eq!(claim["resourceVersion"], "7", "the version read live");
+    assert_eq!(
+        claim["labels"]["kafkabackup.com/restore-job-name"],
+        "restore-orders-restore-2"
+    );
+    assert_eq!(claim["labels"]["kafkabackup.com/report-pvc-name"], pvc);
+    assert_eq!(sent[6]["metadata"]["name"], "restore-orders-restore-2");
+    assert_eq!(sent[7]["status"]["restore"]["attempt"], 2);
 }

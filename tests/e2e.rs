@@ -8,6 +8,8 @@
 //! would, so a cluster without nodes (or with kwok) is enough; with real nodes, set
 //! `KAFKA_BACKUP_E2E_IMAGE` to an image that can run the worker.
 
+#[path = "support/caches.rs"]
+mod caches;
 #[path = "support/cluster.rs"]
 mod cluster;
 
@@ -18,6 +20,7 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
 use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
+use kafka_backup_operator::controller::reconcile_restore;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -919,6 +922,101 @@ async fn r1_r5_two_controllers_racing_make_one_job_and_one_report_pvc() {
         restore.labels()["kafkabackup.com/report-pvc-name"],
         pvcs[0].name_any(),
         "status names the claim the Job mounts"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: make e2e"]
+async fn r1_a_reconcile_from_a_stale_cache_claims_nothing_and_makes_no_job() {
+    // A restore's first Job is made without a live read: its claim (the Job's name in
+    // the restore's labels) is written on condition of the version the plan was made
+    // from. Here the cache holds the restore as it was before a change, as after a
+    // missed watch event or in a replica behind: the real API server refuses the claim,
+    // and no PVC or Job is made; from the current version, exactly one of each.
+    let Some(client) = cluster().await else {
+        return;
+    };
+    let ns = TestNamespace::without_controller(&client, "stale").await;
+    backup_and_restore(&ns, json!({})).await;
+    let restores = ns.api::<KafkaRestore>();
+    // Our finalizer, as the mutating webhook puts it on a new restore.
+    restores
+        .patch(
+            "restore-orders",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["kafkabackup.com/cleanup"]}})),
+        )
+        .await
+        .expect("finalizer");
+    let stale = restores.get("restore-orders").await.unwrap();
+    restores
+        .patch(
+            "restore-orders",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"team": "orders"}}})),
+        )
+        .await
+        .expect("a change the cache has not seen");
+    let backup = ns.api::<KafkaBackup>().get("daily-backup").await.unwrap();
+    let cached = || caches::Cached {
+        backups: vec![backup.clone()],
+        ..Default::default()
+    };
+    reconcile_restore(
+        std::sync::Arc::new(stale),
+        caches::context(client.clone(), cached()),
+    )
+    .await
+    .expect("a stale cache is not a failure");
+    assert!(jobs_of(&ns, "restore-orders").await.is_empty(), "no Job");
+    let pvcs = ns.api::<PersistentVolumeClaim>();
+    assert!(
+        pvcs.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "no PVC"
+    );
+    let unclaimed = restores.get("restore-orders").await.unwrap();
+    assert!(
+        !unclaimed
+            .labels()
+            .contains_key("kafkabackup.com/restore-job-name"),
+        "no claim: {:?}",
+        unclaimed.labels()
+    );
+
+    reconcile_restore(
+        std::sync::Arc::new(unclaimed),
+        caches::context(client.clone(), cached()),
+    )
+    .await
+    .expect("reconcile from the current version");
+    let jobs = jobs_of(&ns, "restore-orders").await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].name_any(), "restore-orders-restore-1");
+    assert_eq!(
+        pvcs.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
+    let claimed = restores.get("restore-orders").await.unwrap();
+    assert_eq!(
+        claimed.labels()["kafkabackup.com/restore-job-name"],
+        "restore-orders-restore-1"
+    );
+    assert_eq!(
+        claimed.annotations()["team"],
+        "orders",
+        "the user's change kept"
+    );
+    let recorded = claimed
+        .status
+        .and_then(|s| s.restore)
+        .expect("status.restore");
+    assert_eq!(
+        (recorded.attempt, recorded.job_name.as_str()),
+        (1, "restore-orders-restore-1")
     );
 }
 

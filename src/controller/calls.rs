@@ -87,22 +87,29 @@ where
 }
 
 /// Server-side apply of the labels the operator keeps on one of our resources; labels
-/// it stops keeping are removed, everyone else's stay.
+/// it stops keeping are removed, everyone else's stay. With `precondition`, the write
+/// only succeeds on that resourceVersion (409 Conflict otherwise): the labels are then
+/// also a compare-and-swap of the whole object. Returns the resourceVersion it made.
 pub(crate) async fn apply_labels<K>(
     metrics: &ControllerMetrics,
     api: &Api<K>,
     name: &str,
     labels: &std::collections::BTreeMap<String, String>,
-) -> Result<()>
+    precondition: Option<&str>,
+) -> Result<Option<String>>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
+    let mut metadata = json!({"name": name, "labels": labels});
+    if let Some(version) = precondition {
+        metadata["resourceVersion"] = json!(version);
+    }
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "metadata": {"name": name, "labels": labels},
+        "metadata": metadata,
     });
-    write(
+    let written = write(
         metrics,
         Call::on::<K>("apply labels of", name),
         api.patch(
@@ -112,7 +119,7 @@ where
         ),
     )
     .await?;
-    Ok(())
+    Ok(written.resource_version())
 }
 
 fn background() -> DeleteParams {

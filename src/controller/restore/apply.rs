@@ -1,7 +1,10 @@
-//! Applying a restore plan: the report PVC, the Job, its suspension and the removal of
-//! a TTL; then the status and its Event, then the labels.
+//! Applying a restore plan: the claim of a new Job in the labels (R1), the report PVC,
+//! the Job, its suspension and the removal of a TTL; then the status and its Event, then
+//! the labels.
 //! The plan is taken apart field by field, so a field added to it cannot be left
 //! unapplied by mistake.
+
+use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
@@ -21,8 +24,10 @@ use crate::controller::restore::plan::{RestorePlan, blocked_plan};
 use crate::controller::status::write_status;
 use crate::controller::waiting::{Blocker, Waiting};
 
-/// Applies `plan` to `restore`. Status goes before labels: a label write that fails must
-/// never freeze status.
+/// Applies `plan` to `restore`. A new Job is claimed first (R1): the labels naming it
+/// are written on condition that the restore is still the version the plan was made
+/// from, and only then is the Job made. Otherwise status goes before labels: a label
+/// write that fails must never freeze status.
 pub(crate) async fn apply_plan(
     ctx: &Context,
     restore: &KafkaRestore,
@@ -39,7 +44,25 @@ pub(crate) async fn apply_plan(
         announce: announcement,
     } = plan;
     let namespace = restore.namespace().unwrap_or_default();
+    let name = restore.name_any();
+    let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
     let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    // The resourceVersions the writes to the restore made, in order.
+    let mut versions = Vec::new();
+    let claimed = create_job.is_some();
+    if claimed {
+        let version = restore.resource_version();
+        match apply_labels(&ctx.metrics, &restores, &name, &labels, version.as_deref()).await {
+            Ok(written) => versions.extend(written),
+            Err(e) if e.status_code() == Some(409) => {
+                // Changed since it was read: nothing was made, the next reconcile plans
+                // from the new version.
+                tracing::debug!(restore = %name, "changed since the plan was made; planning again");
+                return Ok(Action::requeue(CLAIM_CONFLICT_RETRY));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let taken = async {
         if let Some(pvc) = &create_pvc {
             let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -62,8 +85,14 @@ pub(crate) async fn apply_plan(
     if let Some(message) = taken {
         // Nothing after the taken name was applied; the restore shows why and waits.
         let blocked = blocked_plan(restore, Blocker::new(Waiting::NameConflict, message), now());
-        write_restore_status(ctx, restore, &blocked.status).await?;
+        versions.extend(write_restore_status(ctx, restore, &blocked.status).await?);
         announce(ctx, restore, blocked.announce.as_ref()).await;
+        if claimed {
+            // The claimed Job was not made: the labels go back to what they were.
+            versions
+                .extend(apply_labels(&ctx.metrics, &restores, &name, &blocked.labels, None).await?);
+        }
+        remember_writes(ctx, restore, &versions);
         return Ok(blocked.requeue.action());
     }
     if let Some((job, suspend)) = &suspend_job {
@@ -95,17 +124,28 @@ pub(crate) async fn apply_plan(
         )
         .await;
     }
-    let written = write_restore_status(ctx, restore, &status).await?;
+    versions.extend(write_restore_status(ctx, restore, &status).await?);
     announce(ctx, restore, announcement.as_ref()).await;
     let labels_differ = labels
         .iter()
         .any(|(k, v)| restore.labels().get(k) != Some(v));
-    if labels_differ {
-        let restores: Api<KafkaRestore> = Api::namespaced(ctx.client.clone(), &namespace);
-        apply_labels(&ctx.metrics, &restores, &restore.name_any(), &labels).await?;
-        ctx.own_writes.wrote(restore, written.as_slice());
+    if labels_differ && !claimed {
+        versions.extend(apply_labels(&ctx.metrics, &restores, &name, &labels, None).await?);
     }
+    remember_writes(ctx, restore, &versions);
     Ok(requeue.action())
+}
+
+/// How soon a restore whose claim met a newer version is planned again.
+const CLAIM_CONFLICT_RETRY: Duration = Duration::from_secs(1);
+
+/// Tells [`OwnWrites`](crate::controller::OwnWrites) which versions of `restore` the
+/// writes passed through, so a reconcile of one of them (the cache behind) makes no
+/// request; the last version is the one to plan from.
+fn remember_writes(ctx: &Context, restore: &KafkaRestore, versions: &[String]) {
+    if let Some((_, passed)) = versions.split_last() {
+        ctx.own_writes.wrote(restore, passed);
+    }
 }
 
 /// Writes `status` unless it equals the restore's, leaving out `restore.progress`: that

@@ -1,5 +1,6 @@
 //! KafkaRestore: observe (cache, PVCs, backup storage, cluster, worker figures) → plan
-//! (pure, `plan`) → confirm a new Job live (R1) → apply → status, Event, labels.
+//! (pure, `plan`) → confirm a new attempt's Job live (R1) → apply: claim, children,
+//! status, Event, labels.
 
 mod apply;
 mod attempt;
@@ -15,6 +16,7 @@ use kube::runtime::controller::Action;
 
 use self::plan::plan_restore;
 use crate::api::KafkaRestore;
+use crate::constants::LABEL_RESTORE_JOB_NAME;
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::Result;
 use crate::controller::names;
@@ -53,8 +55,9 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     let observation = observe(ctx, restore).await?;
     let plan = plan_restore(&observation)?;
     // R1: the cache may be stale. A Job is only made, or a suspended one resumed, when a
-    // live read of the restore, its Jobs and its pods agrees.
-    if !plan.needs_live_confirmation() {
+    // live read of the restore, its Jobs and its pods agrees; a restore's first Job needs
+    // none (see `first_claim`).
+    if !plan.needs_live_confirmation() || first_claim(restore, &plan) {
         return apply_plan(ctx, restore, plan).await;
     }
     let Some(live) = observe_live(ctx, observation).await? else {
@@ -62,4 +65,26 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     };
     let plan = plan_restore(&live.observation())?;
     apply_plan(ctx, &live.restore, plan).await
+}
+
+/// Whether `plan` makes the first Job of a restore for which no Job was ever claimed:
+/// neither its labels nor its status name one. Such a plan needs no live read (R1):
+/// `apply_plan` claims the Job in the labels on condition that the restore is still the
+/// version the plan was made from, so a stale cache fails the claim and makes nothing.
+/// Since every Job is claimed before it is made, and a claim is only taken back when its
+/// Job was not made, an unclaimed restore has no Job and no pod that another attempt
+/// could meet, and the one name its first Job can have is free or adopted on create. (A
+/// build before claims recorded a Job after making it; one that stopped in between left
+/// Job 1 at most, which create adopts.)
+fn first_claim(restore: &KafkaRestore, plan: &plan::RestorePlan) -> bool {
+    let first_job = plan
+        .create_job
+        .as_ref()
+        .is_some_and(|job| attempt::attempt_of(job) == Some(1));
+    let recorded = restore
+        .status
+        .as_ref()
+        .and_then(|s| s.restore.as_ref())
+        .is_some_and(|r| r.attempt > 0 || !r.job_name.is_empty());
+    first_job && !recorded && !restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
 }

@@ -1,6 +1,7 @@
 //! What a restore reconcile reads: its Jobs, its PVCs and the KafkaBackup it restores
-//! from the caches, the cluster, what a finished worker reported; and, before a Job is
-//! made or resumed, the restore, its Jobs and report PVC by name and its pods, live (R1).
+//! from the caches, the cluster, what a finished worker reported; and, before a later
+//! attempt's Job is made or a suspended one resumed, the restore, its Jobs and report PVC
+//! by name and its pods, live (R1). (A restore's first Job is confirmed by its claim.)
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};

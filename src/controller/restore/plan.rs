@@ -73,7 +73,8 @@ pub struct RestorePlan {
 
 impl RestorePlan {
     /// Whether the plan starts pods, by creating a Job or resuming a suspended one, so
-    /// the reconciler must confirm it with a live read first (R1, R9).
+    /// the reconciler must confirm it first (R1, R9): by a live read, or for a restore's
+    /// first Job by the claim of its name on the version the plan was made from.
     pub fn needs_live_confirmation(&self) -> bool {
         self.create_job.is_some() || matches!(self.suspend_job, Some((_, false)))
     }
