@@ -12,6 +12,7 @@
 # Both webhook configurations of the manifests are registered (by URL, to a `webhook`
 # process of the same binary) for both applies, as in every install: each create is
 # defaulted and validated, and gets the operator's finalizer there.
+# KUBE_API_QPS=N runs the controller with `--kube-api-qps N` (unset: the operator's default).
 # Everything it starts is stopped by PID; it deletes only the namespaces and webhook
 # configurations it made.
 set -euo pipefail
@@ -115,7 +116,7 @@ delete_namespace() {
   fi
 }
 
-report restores "$RESTORES, --kube-api-qps ${KUBE_API_QPS:-100}"
+report restores "$RESTORES, --kube-api-qps ${KUBE_API_QPS:-default}"
 # Without a controller.
 namespace kbo-load-idle
 manifests kbo-load-idle >"$work/idle.yaml"
@@ -159,7 +160,8 @@ token=$(kubectl -n kafka-backup-operator create token kafka-backup-operator --du
 KUBECONFIG="$work/operator.kubeconfig" kubectl config set-credentials api-load --token="$token" >/dev/null
 KUBECONFIG="$work/operator.kubeconfig" kubectl config set-context --current --user=api-load >/dev/null
 port=$(free_port)
-KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info KAFKA_BACKUP_KUBE_API_QPS="${KUBE_API_QPS:-100}" "$BIN" run --listen "127.0.0.1:$port" \
+if [ -n "${KUBE_API_QPS:-}" ]; then export KAFKA_BACKUP_KUBE_API_QPS="$KUBE_API_QPS"; fi
+KUBECONFIG="$work/operator.kubeconfig" RUST_LOG=info "$BIN" run --listen "127.0.0.1:$port" \
   --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --lease-namespace kafka-backup-operator \
   --lease-name api-load --identity api-load --worker-image docker.io/library/kafka-backup-operator:load \
   >"$work/operator.log" 2>&1 &

@@ -931,3 +931,68 @@ async fn r1_r5_a_later_attempt_is_confirmed_live_before_it_is_claimed() {
     assert_eq!(sent[6]["metadata"]["name"], "restore-orders-restore-2");
     assert_eq!(sent[7]["status"]["restore"]["attempt"], 2);
 }
+
+#[tokio::test]
+async fn r1_a_claim_without_a_recorded_attempt_is_confirmed_live() {
+    // The operator claimed Job 1 and stopped before it recorded anything in status (the
+    // Job may exist, or have been deleted since): the claim alone sends the reconcile the
+    // live way, and the Job of the claim is made again under the same name, never a
+    // second one.
+    let pvc = "restore-orders-report-x7k2p";
+    let mut claimed = restore();
+    claimed["metadata"]["labels"] = json!({"kafkabackup.com/restore-job-name": "restore-orders-restore-1",
+                                           "kafkabackup.com/report-pvc-name": pvc});
+    let mut script = vec![
+        expect(
+            Method::GET,
+            format!("{NS}/kafkarestores/restore-orders"),
+            StatusCode::OK,
+            claimed.clone(),
+        ),
+        expect(
+            Method::GET,
+            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::GET,
+            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-2",
+            StatusCode::NOT_FOUND,
+            not_found(),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims/{pvc}"),
+            StatusCode::OK,
+            child("PersistentVolumeClaim", pvc, "KafkaRestore", "uid-r"),
+        ),
+        expect(
+            Method::GET,
+            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
+            StatusCode::OK,
+            list("PodList"),
+        ),
+        expect(Method::PATCH, RESTORE, StatusCode::OK, restore_at("2")),
+        expect(
+            Method::POST,
+            "/apis/batch/v1/namespaces/kafka/jobs?&fieldManager=kafka-backup-operator",
+            StatusCode::CREATED,
+            json!({}),
+        ),
+    ];
+    script.extend(status_event());
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(handle, script));
+    let restore: KafkaRestore = serde_json::from_value(claimed).unwrap();
+    reconcile_restore(
+        Arc::new(restore),
+        context(client, cached(vec![], pvc_list())),
+    )
+    .await
+    .expect("the claimed Job");
+    let sent = server.await.unwrap();
+    assert_eq!(sent[6]["metadata"]["name"], "restore-orders-restore-1");
+    assert_eq!(sent[7]["status"]["restore"]["attempt"], 1);
+}
