@@ -855,26 +855,27 @@ async fn r1_a_claim_that_meets_a_newer_restore_makes_nothing() {
     assert_eq!(sent[0]["metadata"]["resourceVersion"], "1");
 }
 
-#[tokio::test]
-async fn r1_r5_a_later_attempt_is_confirmed_live_before_it_is_claimed() {
-    // Attempt 1's Job was deleted before completion: the user's request to resume. A
-    // second attempt is confirmed by live reads of the restore, of its Jobs by name and
-    // of its pods, and then claimed on condition of the version read live.
-    let pvc = "restore-orders-report-x7k2p";
-    let mut started = restore();
-    started["metadata"]["labels"] = json!({"kafkabackup.com/restore-job-name": "restore-orders-restore-1",
-                                           "kafkabackup.com/report-pvc-name": pvc});
-    started["status"] = json!({"observedGeneration": 1, "restore": {
-        "attempt": 1, "jobName": "restore-orders-restore-1", "reportPvc": pvc,
-        "startTime": "2026-01-01T00:00:00Z"}});
-    let mut live = started.clone();
-    live["metadata"]["resourceVersion"] = json!("7");
-    let script = vec![
+/// The report PVC the restores of the live-read tests keep (the one `pvc_list` caches).
+const REPORT_PVC: &str = "restore-orders-report-x7k2p";
+
+/// `restore()` with labels that claim Job 1 and name the report PVC.
+fn claimed_job_1() -> Value {
+    let mut claimed = restore();
+    claimed["metadata"]["labels"] = json!({"kafkabackup.com/restore-job-name": "restore-orders-restore-1",
+                                           "kafkabackup.com/report-pvc-name": REPORT_PVC});
+    claimed
+}
+
+/// A reconcile that confirms a new Job live: the restore (answered with `live`), its Jobs
+/// 1 and 2 by name (neither there), its report PVC and its pods; then the claim, the Job
+/// (the report PVC is kept), status and Event.
+fn live_reads_then_claim(live: Value) -> Vec<Expect> {
+    let mut script = vec![
         expect(
             Method::GET,
             format!("{NS}/kafkarestores/restore-orders"),
             StatusCode::OK,
-            live.clone(),
+            live,
         ),
         expect(
             Method::GET,
@@ -890,9 +891,9 @@ async fn r1_r5_a_later_attempt_is_confirmed_live_before_it_is_claimed() {
         ),
         expect(
             Method::GET,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims/{pvc}"),
+            format!("/api/v1/namespaces/kafka/persistentvolumeclaims/{REPORT_PVC}"),
             StatusCode::OK,
-            child("PersistentVolumeClaim", pvc, "KafkaRestore", "uid-r"),
+            child("PersistentVolumeClaim", REPORT_PVC, "KafkaRestore", "uid-r"),
         ),
         expect(
             Method::GET,
@@ -908,26 +909,48 @@ async fn r1_r5_a_later_attempt_is_confirmed_live_before_it_is_claimed() {
             json!({}),
         ),
     ];
-    let mut script = script;
     script.extend(status_event());
+    script
+}
+
+/// One reconcile of `restore` against `script`, with its report PVC cached and no Job;
+/// what it sent.
+async fn reconcile_with_report(restore: Value, script: Vec<Expect>) -> Vec<Value> {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(started).unwrap();
+    let restore: KafkaRestore = serde_json::from_value(restore).unwrap();
     reconcile_restore(
         Arc::new(restore),
         context(client, cached(vec![], pvc_list())),
     )
     .await
-    .expect("resume");
-    let sent = server.await.unwrap();
+    .expect("reconcile");
+    server.await.unwrap()
+}
+
+#[tokio::test]
+async fn r1_r5_a_later_attempt_is_confirmed_live_before_it_is_claimed() {
+    // Attempt 1's Job was deleted before completion: the user's request to resume. A
+    // second attempt is confirmed by live reads of the restore, of its Jobs by name and
+    // of its pods, and then claimed on condition of the version read live.
+    let mut started = claimed_job_1();
+    started["status"] = json!({"observedGeneration": 1, "restore": {
+        "attempt": 1, "jobName": "restore-orders-restore-1", "reportPvc": REPORT_PVC,
+        "startTime": "2026-01-01T00:00:00Z"}});
+    let mut live = started.clone();
+    live["metadata"]["resourceVersion"] = json!("7");
+    let sent = reconcile_with_report(started, live_reads_then_claim(live)).await;
     let claim = &sent[5]["metadata"];
     assert_eq!(claim["resourceVersion"], "7", "the version read live");
     assert_eq!(
         claim["labels"]["kafkabackup.com/restore-job-name"],
         "restore-orders-restore-2"
     );
-    assert_eq!(claim["labels"]["kafkabackup.com/report-pvc-name"], pvc);
+    assert_eq!(
+        claim["labels"]["kafkabackup.com/report-pvc-name"],
+        REPORT_PVC
+    );
     assert_eq!(sent[6]["metadata"]["name"], "restore-orders-restore-2");
     assert_eq!(sent[7]["status"]["restore"]["attempt"], 2);
 }
@@ -938,61 +961,8 @@ async fn r1_a_claim_without_a_recorded_attempt_is_confirmed_live() {
     // Job may exist, or have been deleted since): the claim alone sends the reconcile the
     // live way, and the Job of the claim is made again under the same name, never a
     // second one.
-    let pvc = "restore-orders-report-x7k2p";
-    let mut claimed = restore();
-    claimed["metadata"]["labels"] = json!({"kafkabackup.com/restore-job-name": "restore-orders-restore-1",
-                                           "kafkabackup.com/report-pvc-name": pvc});
-    let mut script = vec![
-        expect(
-            Method::GET,
-            format!("{NS}/kafkarestores/restore-orders"),
-            StatusCode::OK,
-            claimed.clone(),
-        ),
-        expect(
-            Method::GET,
-            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1",
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-        expect(
-            Method::GET,
-            "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-2",
-            StatusCode::NOT_FOUND,
-            not_found(),
-        ),
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/persistentvolumeclaims/{pvc}"),
-            StatusCode::OK,
-            child("PersistentVolumeClaim", pvc, "KafkaRestore", "uid-r"),
-        ),
-        expect(
-            Method::GET,
-            format!("/api/v1/namespaces/kafka/pods?&{MANAGED}"),
-            StatusCode::OK,
-            list("PodList"),
-        ),
-        expect(Method::PATCH, RESTORE, StatusCode::OK, restore_at("2")),
-        expect(
-            Method::POST,
-            "/apis/batch/v1/namespaces/kafka/jobs?&fieldManager=kafka-backup-operator",
-            StatusCode::CREATED,
-            json!({}),
-        ),
-    ];
-    script.extend(status_event());
-    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let server = tokio::spawn(serve(handle, script));
-    let restore: KafkaRestore = serde_json::from_value(claimed).unwrap();
-    reconcile_restore(
-        Arc::new(restore),
-        context(client, cached(vec![], pvc_list())),
-    )
-    .await
-    .expect("the claimed Job");
-    let sent = server.await.unwrap();
+    let claimed = claimed_job_1();
+    let sent = reconcile_with_report(claimed.clone(), live_reads_then_claim(claimed)).await;
     assert_eq!(sent[6]["metadata"]["name"], "restore-orders-restore-1");
     assert_eq!(sent[7]["status"]["restore"]["attempt"], 1);
 }
