@@ -216,7 +216,25 @@ for _ in $(seq 1 1800); do
   sleep 1
 done
 report "end of apply to every Job" "$(elapsed "$t") s ($jobs Jobs)"
-sleep 10 # status writes after the last Job
+# Settled: no Event waits to be written (they follow the Jobs) and no request but the
+# Lease's for 5 s.
+work_requests() {
+  curl -sk "https://127.0.0.1:$port/metrics" |
+    awk '/^controller_api_requests_total/ && !index($0, "kind=\"leases\"") {s += $NF} END {print s + 0}'
+}
+queued() {
+  curl -sk "https://127.0.0.1:$port/metrics" | awk '/^controller_events_queued / {print $2}'
+}
+quiet=0
+last=$(work_requests)
+for _ in $(seq 1 600); do
+  sleep 1
+  now=$(work_requests)
+  if [ "$now" = "$last" ] && [ "$(queued)" = "0" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+  last=$now
+  [ "$quiet" -ge 5 ] && break
+done
+report "end of apply to settled" "$(elapsed "$t") s"
 settled=$(requests)
 report "API requests per restore to settle" "$(per_restore "$settled - $before") (LIST $(per_restore "$(requests list) - $lists_before"))"
 breakdown "$work/before.txt"

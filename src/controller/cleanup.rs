@@ -37,6 +37,7 @@ where
     Fut: std::future::Future<Output = Result<Action>>,
 {
     let started = Instant::now();
+    let _running = ctx.events.reconciling();
     let namespace = resource.namespace().unwrap_or_default();
     let uid = resource.meta().uid.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);

@@ -43,6 +43,8 @@ pub struct ControllerMetrics {
     writes: Family<WriteLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
     leader: Gauge,
+    events_queued: Gauge,
+    events_dropped: Counter,
     /// The per-resource series, read from the caches at each scrape.
     pub resources: super::resource_metrics::ResourceCaches,
 }
@@ -60,6 +62,8 @@ impl ControllerMetrics {
             writes: Family::default(),
             requests: Family::default(),
             leader: Gauge::default(),
+            events_queued: Gauge::default(),
+            events_dropped: Counter::default(),
             resources: Default::default(),
         };
         registry.register_collector(Box::new(metrics.resources.clone()));
@@ -93,6 +97,16 @@ impl ControllerMetrics {
             "api_requests",
             "Requests the controller sent to the API server, reads and watches included, by verb and resource",
             metrics.requests.clone(),
+        );
+        sub.register(
+            "events_queued",
+            "Events waiting to be written (they wait while every reconcile slot is taken)",
+            metrics.events_queued.clone(),
+        );
+        sub.register(
+            "events_dropped",
+            "Events not written because the queue was full",
+            metrics.events_dropped.clone(),
         );
         registry.register(
             "kafka_backup_operator_leader",
@@ -131,6 +145,21 @@ impl ControllerMetrics {
                 .get_or_create(&ErrorLabels { kind, class })
                 .inc();
         }
+    }
+
+    /// One Event more waits to be written.
+    pub fn event_queued(&self) {
+        self.events_queued.inc();
+    }
+
+    /// One Event waits no more: it is being written.
+    pub fn event_done(&self) {
+        self.events_queued.dec();
+    }
+
+    /// One Event dropped, the queue full.
+    pub fn event_dropped(&self) {
+        self.events_dropped.inc();
     }
 
     pub fn job_created(&self, kind: &'static str) {

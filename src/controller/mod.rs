@@ -172,7 +172,8 @@ pub struct Context {
     pub caches: Caches,
     pub defaults: JobDefaults,
     pub metrics: ControllerMetrics,
-    pub recorder: Recorder,
+    /// The Event queue, and the count of running reconciles it waits on.
+    pub events: events::Events,
     /// Failures in a row per object, for the error backoff.
     pub failures: error::Failures,
     /// Writes the caches have not shown yet.
@@ -180,12 +181,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of controllers that run at most `concurrency` reconciles at a time
+    /// each (`0`: no bound); starts the task that writes their Events (see `events`).
     pub fn new(
         client: Client,
         caches: Caches,
         defaults: JobDefaults,
         metrics: ControllerMetrics,
         instance: String,
+        concurrency: u16,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -194,12 +198,13 @@ impl Context {
                 instance: Some(instance),
             },
         );
+        let events = events::Events::start(recorder, usize::from(concurrency), metrics.clone());
         Self {
             client,
             caches,
             defaults,
             metrics,
-            recorder,
+            events,
             failures: Default::default(),
             own_writes: Default::default(),
         }

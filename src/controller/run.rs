@@ -213,6 +213,7 @@ pub async fn run_controllers(
         defaults,
         metrics,
         instance,
+        concurrency,
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

@@ -30,28 +30,42 @@ pub fn expect(method: Method, uri: impl Into<String>, status: StatusCode, body: 
     }
 }
 
-/// Serves the expected requests in order; returns the bodies the client sent. Any other
-/// request fails the test, and so does one request too many.
+/// Whether a request writes an Event: Events are written by their own task, after the
+/// reconcile queued them and in their order, but at any point among its other requests.
+fn is_event(uri: &str) -> bool {
+    uri.starts_with("/apis/events.k8s.io/")
+}
+
+/// Serves the expected requests in order (Events in their own order, see `is_event`);
+/// returns the bodies the client sent, in the script's order. Any other request fails
+/// the test, and so does one request too many.
 pub async fn serve(mut handle: Handle, script: Vec<Expect>) -> Vec<Value> {
-    let mut sent = Vec::new();
-    for step in script {
+    let mut sent = vec![Value::Null; script.len()];
+    let mut pending: std::collections::VecDeque<usize> = (0..script.len()).collect();
+    while let Some(&next) = pending.front() {
+        let step = &script[next];
         let (request, respond) =
             tokio::time::timeout(Duration::from_secs(5), handle.next_request())
                 .await
                 .unwrap_or_else(|_| panic!("timed out waiting for {} {}", step.method, step.uri))
                 .unwrap_or_else(|| panic!("client gone before {} {}", step.method, step.uri));
         let uri = request.uri().to_string();
+        // The first step still expected of the request's sort: an Event or not.
+        let position = pending
+            .iter()
+            .position(|&i| is_event(&script[i].uri) == is_event(&uri))
+            .unwrap_or(0);
+        let index = pending.remove(position).unwrap();
+        let step = &script[index];
         assert_eq!(
             (request.method().clone(), uri.as_str()),
             (step.method.clone(), step.uri.as_str()),
             "unexpected request"
         );
         let bytes = request.into_body().collect_bytes().await.unwrap();
-        sent.push(if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        });
+        if !bytes.is_empty() {
+            sent[index] = serde_json::from_slice(&bytes).unwrap();
+        }
         respond.send_response(
             Response::builder()
                 .status(step.status)

@@ -92,5 +92,6 @@ pub fn context_counting(
         },
         metrics,
         "test".into(),
+        8,
     ))
 }

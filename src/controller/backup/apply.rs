@@ -57,13 +57,12 @@ pub(crate) async fn apply_plan(
                     EventType::Warning,
                     c::NAME_CONFLICT,
                     message.clone(),
-                )
-                .await;
+                );
                 return Err(Error::NameTaken(message));
             }
         }
     }
     write_status(ctx, backup, backup.status.as_ref(), &status).await?;
-    announce(ctx, backup, announcement.as_ref()).await;
+    announce(ctx, backup, announcement.as_ref());
     Ok(requeue.action())
 }

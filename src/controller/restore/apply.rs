@@ -86,7 +86,7 @@ pub(crate) async fn apply_plan(
         // Nothing after the taken name was applied; the restore shows why and waits.
         let blocked = blocked_plan(restore, Blocker::new(Waiting::NameConflict, message), now());
         versions.extend(write_restore_status(ctx, restore, &blocked.status).await?);
-        announce(ctx, restore, blocked.announce.as_ref()).await;
+        announce(ctx, restore, blocked.announce.as_ref());
         if claimed {
             // The claimed Job was not made: the labels go back to what they were.
             versions
@@ -121,11 +121,10 @@ pub(crate) async fn apply_plan(
                 "Job '{job}' had spec.ttlSecondsAfterFinished (a policy may add one); it was removed: \
                  a restore Job that deletes itself would look like a request to resume"
             ),
-        )
-        .await;
+        );
     }
     versions.extend(write_restore_status(ctx, restore, &status).await?);
-    announce(ctx, restore, announcement.as_ref()).await;
+    announce(ctx, restore, announcement.as_ref());
     let labels_differ = labels
         .iter()
         .any(|(k, v)| restore.labels().get(k) != Some(v));
