@@ -196,6 +196,9 @@ rows = sorted(((after[k] - before.get(k, 0)) / n, k) for k in after)
 print("  " + ", ".join(f"{verb} {kind} {v:.2f}" for v, (verb, kind) in reversed(rows) if v >= 0.01))
 PY
 }
+queued() {
+  curl -sk "https://127.0.0.1:$port/metrics" | awk '/^controller_events_queued / {print $2}'
+}
 per_restore() { python3 -c "print(f'{($1) / $RESTORES:.3f}')"; }
 
 namespace kbo-load-run
@@ -215,15 +218,12 @@ for _ in $(seq 1 1800); do
   [ "$jobs" -ge "$RESTORES" ] && break
   sleep 1
 done
-report "end of apply to every Job" "$(elapsed "$t") s ($jobs Jobs)"
+report "end of apply to every Job" "$(elapsed "$t") s ($jobs Jobs, $(queued) Events queued then)"
 # Settled: no Event waits to be written (they follow the Jobs) and no request but the
 # Lease's for 5 s.
 work_requests() {
   curl -sk "https://127.0.0.1:$port/metrics" |
     awk '/^controller_api_requests_total/ && !index($0, "kind=\"leases\"") {s += $NF} END {print s + 0}'
-}
-queued() {
-  curl -sk "https://127.0.0.1:$port/metrics" | awk '/^controller_events_queued / {print $2}'
 }
 quiet=0
 last=$(work_requests)

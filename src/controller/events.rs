@@ -119,16 +119,30 @@ async fn write(
     }) = queued.recv().await
     {
         if slots > 0 {
-            // Err: the reconciles are gone (the controllers stopped), nothing to wait for.
-            let _ = tokio::time::timeout_at(
-                since + MAX_DELAY,
-                running.wait_for(|running| *running < slots),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout_at(since + MAX_DELAY, free_slot(&mut running, slots)).await;
         }
         metrics.event_done();
         if let Err(error) = recorder.publish(&event, &regarding).await {
             tracing::warn!(%error, reason = %event.reason, "could not publish an event");
+        }
+    }
+}
+
+/// How long a slot must stay free before an Event is written: between the end of one
+/// reconcile and the start of the next one waiting, a slot is free for an instant.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Waits until fewer than `slots` reconciles run, and still do [`SETTLE`] later.
+async fn free_slot(running: &mut watch::Receiver<usize>, slots: usize) {
+    loop {
+        if running.wait_for(|running| *running < slots).await.is_err() {
+            // The reconciles are gone (the controllers stopped): nothing to wait for.
+            return;
+        }
+        tokio::time::sleep(SETTLE).await;
+        if *running.borrow_and_update() < slots {
+            return;
         }
     }
 }
@@ -256,6 +270,27 @@ mod tests {
         );
         assert_eq!(metric(&registry, "controller_events_queued"), 0.0);
         drop(second);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_free_for_an_instant_between_two_reconciles_writes_no_event() {
+        let (events, mut handle, _registry) = events(1);
+        let busy = events.reconciling();
+        queue(&events, "RestoreRunning");
+        tokio::task::yield_now().await;
+        // One reconcile ends and the next waiting one starts: the writer sees the slot
+        // free in between.
+        drop(busy);
+        tokio::task::yield_now().await;
+        let next = events.reconciling();
+        assert_eq!(written(&mut handle, Duration::from_secs(60)).await, None);
+        drop(next);
+        assert_eq!(
+            written(&mut handle, Duration::from_secs(1))
+                .await
+                .as_deref(),
+            Some("RestoreRunning")
+        );
     }
 
     #[tokio::test(start_paused = true)]
