@@ -177,14 +177,19 @@ pub(crate) fn publish<K: Resource<DynamicType = ()>>(
     reason: &str,
     note: String,
 ) {
-    let event = Event {
+    ctx.events
+        .queue(event(type_, reason, &note), resource.object_ref(&()));
+}
+
+/// An Event of a reconcile, its note cut to the API's 1 kB.
+fn event(type_: EventType, reason: &str, note: &str) -> Event {
+    Event {
         type_,
         reason: reason.to_string(),
         note: Some(note.chars().take(1024).collect()),
         action: "Reconcile".into(),
         secondary: None,
-    };
-    ctx.events.queue(event, resource.object_ref(&()));
+    }
 }
 
 #[cfg(test)]
@@ -211,14 +216,10 @@ mod tests {
     fn queue(events: &Events, reason: &str) {
         let mut restore = crate::api::KafkaRestore::new("orders", Default::default());
         restore.metadata.namespace = Some("kafka".into());
-        let event = Event {
-            type_: EventType::Normal,
-            reason: reason.into(),
-            note: None,
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        events.queue(event, restore.object_ref(&()));
+        events.queue(
+            event(EventType::Normal, reason, "a note"),
+            restore.object_ref(&()),
+        );
     }
 
     /// The reason of the next Event written, within `wait`, or None.
@@ -242,6 +243,12 @@ mod tests {
         event["reason"].as_str().map(str::to_string)
     }
 
+    /// Asserts that the next Event written, within `wait`, has `reason`.
+    async fn assert_written(handle: &mut Handle, wait: Duration, reason: &str) {
+        let written = written(handle, wait).await;
+        assert_eq!(written.as_deref(), Some(reason));
+    }
+
     fn metric(registry: &Registry, name: &str) -> f64 {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
@@ -262,18 +269,8 @@ mod tests {
         assert_eq!(metric(&registry, "controller_events_queued"), 2.0);
         assert_eq!(written(&mut handle, Duration::from_secs(60)).await, None);
         drop(first);
-        assert_eq!(
-            written(&mut handle, Duration::from_secs(1))
-                .await
-                .as_deref(),
-            Some("RestoreRunning")
-        );
-        assert_eq!(
-            written(&mut handle, Duration::from_secs(1))
-                .await
-                .as_deref(),
-            Some("RestoreCompleted")
-        );
+        assert_written(&mut handle, Duration::from_secs(1), "RestoreRunning").await;
+        assert_written(&mut handle, Duration::from_secs(1), "RestoreCompleted").await;
         assert_eq!(metric(&registry, "controller_events_queued"), 0.0);
         drop(second);
     }
@@ -291,12 +288,7 @@ mod tests {
         let next = events.reconciling();
         assert_eq!(written(&mut handle, Duration::from_secs(60)).await, None);
         drop(next);
-        assert_eq!(
-            written(&mut handle, Duration::from_secs(1))
-                .await
-                .as_deref(),
-            Some("RestoreRunning")
-        );
+        assert_written(&mut handle, Duration::from_secs(1), "RestoreRunning").await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -325,12 +317,7 @@ mod tests {
             written(&mut handle, MAX_DELAY - Duration::from_secs(1)).await,
             None
         );
-        assert_eq!(
-            written(&mut handle, Duration::from_secs(2))
-                .await
-                .as_deref(),
-            Some("RestoreRunning")
-        );
+        assert_written(&mut handle, Duration::from_secs(2), "RestoreRunning").await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -353,11 +340,6 @@ mod tests {
         let (events, mut handle, _registry) = events(0);
         let _busy = events.reconciling();
         queue(&events, "RestoreRunning");
-        assert_eq!(
-            written(&mut handle, Duration::from_secs(5))
-                .await
-                .as_deref(),
-            Some("RestoreRunning")
-        );
+        assert_written(&mut handle, Duration::from_secs(5), "RestoreRunning").await;
     }
 }
