@@ -4,11 +4,15 @@
 # operator's controller running, then the namespace deleted. Prints the apply times and
 # their ratio, the time from the end of the apply until every restore has its Job, the
 # controller's API requests per restore (to settle, and over an idle minute after), its
-# RSS, the time the namespace deletion takes, and the API timeouts the controller logged.
+# RSS, the time each namespace deletion takes (with when its last restore and its last
+# PVC were gone), and the API timeouts the controller logged. Both namespaces are deleted
+# holding as many PVCs (the report PVCs; one PVC per restore made untimed in the first),
+# so the deletion with no controller is the cluster's own floor for the second.
 #
 # Needs a cluster in KUBECONFIG where this user may install CRDs, the operator's RBAC and
-# namespaces, and create ServiceAccount tokens; skipped without one. Pods are kept from running by a ResourceQuota of zero pods in the
-# namespaces, so the figures are the API server's and the controller's, not the node's.
+# namespaces, and create ServiceAccount tokens; skipped without one. Pods are kept from
+# running by a ResourceQuota of zero pods in the namespaces, so the figures are the API
+# server's and the controller's, not the node's.
 # Both webhook configurations of the manifests are registered (by URL, to a `webhook`
 # process of the same binary) for both applies, as in every install: each create is
 # defaulted and validated, and gets the operator's finalizer there.
@@ -105,15 +109,40 @@ elapsed() { python3 -c "print(f'{$(seconds) - $1:.1f}')"; }
 
 report() { printf '%-40s %s\n' "$1" "$2"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
-# Deletes namespace $1 and prints how long it took, or that it had not finished.
+# Deletes namespace $1 and prints how long it took, or that it had not finished, and
+# meanwhile when its last KafkaRestore (the operator's share: one finalizer removal each)
+# and its last PVC (the cluster's pvc-protection controller removes its finalizer from
+# each, one PVC after another) were gone.
 delete_namespace() {
-  local t
+  local t deleting restores="not gone" pvcs="not gone" took
   t=$(seconds)
-  if kubectl delete namespace "$1" --wait=true --timeout="${DELETE_TIMEOUT:-600s}" >/dev/null 2>&1; then
-    elapsed "$t"
-  else
-    echo "not finished after ${DELETE_TIMEOUT:-600s}"
-  fi
+  (
+    if kubectl delete namespace "$1" --wait=true --timeout="${DELETE_TIMEOUT:-600s}" >/dev/null 2>&1; then
+      echo "$(elapsed "$t") s"
+    else
+      echo "not finished after ${DELETE_TIMEOUT:-600s}"
+    fi
+  ) >"$work/deletion.txt" &
+  deleting=$!
+  # One item at most per poll, so the poll itself loads the server little. (An error,
+  # the namespace already gone, reads as none left.)
+  none_left() {
+    python3 -c 'import json, sys; sys.exit(0 if not json.loads(sys.argv[1])["items"] else 1)' \
+      "$(kubectl get --raw "$1?limit=1" 2>/dev/null || echo '{"items": []}')"
+  }
+  for _ in $(seq 1 600); do
+    if [ "$restores" = "not gone" ] && none_left "/apis/kafkabackup.com/v1alpha1/namespaces/$1/kafkarestores"; then
+      restores="$(elapsed "$t") s"
+    fi
+    if [ "$pvcs" = "not gone" ] && none_left "/api/v1/namespaces/$1/persistentvolumeclaims"; then
+      pvcs="$(elapsed "$t") s"
+    fi
+    [ "$restores" != "not gone" ] && [ "$pvcs" != "not gone" ] && break
+    sleep 1
+  done
+  wait "$deleting"
+  took=$(cat "$work/deletion.txt")
+  echo "$took (every restore gone after $restores, every PVC after $pvcs)"
 }
 
 report restores "$RESTORES, --kube-api-qps ${KUBE_API_QPS:-default}"
@@ -126,12 +155,15 @@ apply_idle=$(elapsed "$t")
 report "apply, no controller" "$apply_idle s"
 # The webhook gave each restore the operator's finalizer, and no operator runs to remove
 # it: taken off here (untimed, 8 at a time through kubectl proxy) so the deletion below is
-# the namespace controller's alone.
+# the namespace controller's alone. And the namespace gets what a restore's first Job
+# brings that holds up a deletion: one PVC per restore, like the report PVCs (the Jobs
+# go at once, the PVCs one after another as the cluster's pvc-protection controller
+# removes their finalizer), so both deletions delete as many PVCs.
 proxy_port=$(free_port)
 kubectl proxy --port="$proxy_port" >/dev/null 2>&1 &
 proxy_pid=$!
 for _ in $(seq 1 40); do curl -s "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.25; done
-python3 - "http://127.0.0.1:$proxy_port" kbo-load-idle <<'PY'
+python3 - "http://127.0.0.1:$proxy_port" kbo-load-idle "$RESTORES" <<'PY'
 import json, sys, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 base, ns = sys.argv[1], sys.argv[2]
@@ -145,11 +177,20 @@ def unfinalize(url):
     request = urllib.request.Request(url, data=body, method="PATCH",
                                      headers={"Content-Type": "application/merge-patch+json"})
     urllib.request.urlopen(request).read()
+def claim(i):
+    body = json.dumps({"metadata": {"name": f"restore-{i:05d}-report"},
+                       "spec": {"accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}}}}).encode()
+    request = urllib.request.Request(f"{base}/api/v1/namespaces/{ns}/persistentvolumeclaims",
+                                     data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
 with ThreadPoolExecutor(8) as pool:
     list(pool.map(unfinalize, objects))
+    list(pool.map(claim, range(int(sys.argv[3]))))
 PY
 kill "$proxy_pid"
-report "namespace deletion, no controller" "$(delete_namespace kbo-load-idle) s"
+report "namespace deletion, no controller" "$(delete_namespace kbo-load-idle)"
 
 # With the controller, running as the manifests' ServiceAccount, as in a cluster (its
 # requests are subject to API Priority and Fairness like any workload's).
@@ -242,25 +283,7 @@ report "controller CPU, apply to settled" "$(python3 -c "print(f'{$(cpu_seconds)
 report "controller RSS, settled" "$(rss_mib) MiB ($(rss_split))"
 sleep 60
 report "API requests per restore, idle minute" "$(per_restore "$(requests) - $settled")"
-# The deletion, and meanwhile how long until the last KafkaRestore is gone (the operator's
-# share: one finalizer removal each; the rest is the namespace controller's).
-t=$(seconds)
-delete_namespace kbo-load-run >"$work/deletion.txt" &
-deleting=$!
-gone="not gone"
-for _ in $(seq 1 600); do
-  # One item at most per poll, so the poll itself loads the server little.
-  # (An error, the namespace already gone, reads as none left.)
-  page=$(kubectl get --raw "/apis/kafkabackup.com/v1alpha1/namespaces/kbo-load-run/kafkarestores?limit=1" 2>/dev/null ||
-    echo '{"items": []}')
-  if python3 -c 'import json, sys; sys.exit(0 if not json.loads(sys.argv[1])["items"] else 1)' "$page"; then
-    gone="$(elapsed "$t") s"
-    break
-  fi
-  sleep 1
-done
-wait "$deleting"
-report "namespace deletion, controller running" "$(cat "$work/deletion.txt") s (every restore gone after $gone)"
+report "namespace deletion, controller running" "$(delete_namespace kbo-load-run)"
 report "controller RSS, peak" "$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status") MiB"
 report "API timeouts logged" "$(grep -c "did not answer within" "$work/operator.log" || true)"
 report "reconcile failures logged" "$(grep -c "reconcile failed" "$work/operator.log" || true)"
