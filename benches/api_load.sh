@@ -283,7 +283,11 @@ report "controller CPU, apply to settled" "$(python3 -c "print(f'{$(cpu_seconds)
 report "controller RSS, settled" "$(rss_mib) MiB ($(rss_split))"
 sleep 60
 report "API requests per restore, idle minute" "$(per_restore "$(requests) - $settled")"
+curl -sk "https://127.0.0.1:$port/metrics" | grep '^controller_api_requests_total' >"$work/before-deletion.txt"
+deletion_before=$(requests)
 report "namespace deletion, controller running" "$(delete_namespace kbo-load-run)"
+report "API requests per restore, deletion" "$(per_restore "$(requests) - $deletion_before")"
+breakdown "$work/before-deletion.txt"
 report "controller RSS, peak" "$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status") MiB"
 report "API timeouts logged" "$(grep -c "did not answer within" "$work/operator.log" || true)"
 report "reconcile failures logged" "$(grep -c "reconcile failed" "$work/operator.log" || true)"
