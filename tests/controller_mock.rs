@@ -732,18 +732,29 @@ fn namespace_being_deleted() -> Cached {
 }
 
 #[tokio::test]
-async fn r4_in_a_namespace_being_deleted_cleanup_is_only_the_removal_of_our_finalizer() {
-    // The namespace controller deletes the Jobs, PVCs and ConfigMaps; deleting them too
-    // would double the load of a namespace deletion.
+async fn r4_in_a_namespace_being_deleted_cleanup_is_the_report_pvc_then_our_finalizer() {
+    // The namespace controller deletes the Jobs and ConfigMaps in one call each: deleting
+    // them too would double the load of a namespace deletion. The report PVC is deleted
+    // first, so the cluster's pvc-protection controller can start on it before the
+    // namespace controller reaches PVCs; one the caches show being deleted already (by
+    // the garbage collector, say) costs no request.
     let mut deleting = restore();
     deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
     deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
-    let script = vec![expect(
-        Method::PATCH,
-        format!("{NS}/kafkarestores/restore-orders?"),
-        StatusCode::OK,
-        deleting.clone(),
-    )];
+    let script = vec![
+        expect(
+            Method::DELETE,
+            "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
+            StatusCode::OK,
+            json!({}),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::OK,
+            deleting.clone(),
+        ),
+    ];
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let server = tokio::spawn(serve(handle, script));
@@ -757,13 +768,34 @@ async fn r4_in_a_namespace_being_deleted_cleanup_is_only_the_removal_of_our_fina
         ))
         .unwrap(),
     ];
+    let mut going = child(
+        "PersistentVolumeClaim",
+        "restore-orders-report-old",
+        "KafkaRestore",
+        "uid-r",
+    );
+    going["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    cached.pvcs = [
+        child(
+            "PersistentVolumeClaim",
+            "restore-orders-report-x7k2p",
+            "KafkaRestore",
+            "uid-r",
+        ),
+        going,
+    ]
+    .into_iter()
+    .map(|pvc| serde_json::from_value(pvc).unwrap())
+    .collect();
     let restore: KafkaRestore = serde_json::from_value(deleting).unwrap();
     reconcile_restore(Arc::new(restore), context(client, cached))
         .await
         .expect("cleanup");
     let sent = server.await.unwrap();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0]["propagationPolicy"], "Background", "{}", sent[0]);
     // A JSON patch that takes out our finalizer only.
-    let ops = sent[0].as_array().expect("a JSON patch");
+    let ops = sent[1].as_array().expect("a JSON patch");
     assert!(
         ops.iter()
             .any(|op| op["op"] == "remove" && op["path"] == "/metadata/finalizers/1"),

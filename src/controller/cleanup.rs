@@ -42,8 +42,9 @@ where
     let uid = resource.meta().uid.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
     // In a namespace being deleted everything goes with it: nothing is made there, and a
-    // deleted resource's cleanup is only the removal of our finalizer. Deleting a
-    // namespace with thousands of restores so costs one request per restore.
+    // deleted resource's cleanup is the removal of our finalizer, after that of a
+    // restore's report PVCs (see `cleanup_restore_claims`). Deleting a namespace with
+    // thousands of restores so costs two requests per restore.
     let terminating = ctx.caches.namespace_terminating(&namespace);
     let result = if terminating && resource.meta().deletion_timestamp.is_none() {
         tracing::debug!(%namespace, "the namespace is being deleted; nothing to do");
@@ -56,8 +57,12 @@ where
         let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {
             finalizer::Event::Apply(resource) => apply(resource).await,
-            finalizer::Event::Cleanup(_) if terminating => {
+            finalizer::Event::Cleanup(resource) if terminating => {
                 tracing::debug!(%namespace, "the namespace is being deleted; its objects go with it");
+                if is_restore {
+                    let uid = resource.meta().uid.as_deref();
+                    cleanup_restore_claims(ctx, &namespace, &resource.name_any(), uid).await?;
+                }
                 Ok(Action::await_change())
             }
             finalizer::Event::Cleanup(resource) => {
@@ -144,6 +149,7 @@ pub(crate) async fn cleanup(
 /// and the ConfigMap earlier builds made for a restore, once the restore is gone.
 /// Deleting a namespace with thousands of restores so costs a few requests per restore,
 /// and a namespace that is being deleted answers them without errors to retry.
+/// An object the caches already show as being deleted costs no request.
 pub(crate) async fn cleanup_restore(
     ctx: &Context,
     namespace: &str,
@@ -151,22 +157,43 @@ pub(crate) async fn cleanup_restore(
     owner_uid: Option<&str>,
 ) -> Result<Action> {
     ctx.caches.ready().await?;
-    let client = ctx.client.clone();
     let mut deleted = 0;
-    let jobs = Api::<Job>::namespaced(client.clone(), namespace);
+    let jobs = Api::<Job>::namespaced(ctx.client.clone(), namespace);
     for job in restore_children(&ctx.caches.restore_jobs, namespace, name) {
-        if ownership::is_ours(&job.metadata, owner_uid) {
+        if ownership::is_ours(&job.metadata, owner_uid) && job.metadata.deletion_timestamp.is_none()
+        {
             delete(&ctx.metrics, &jobs, &job.name_any()).await?;
             deleted += 1;
         }
     }
-    let pvcs = Api::<PersistentVolumeClaim>::namespaced(client, namespace);
+    deleted += cleanup_restore_claims(ctx, namespace, name, owner_uid).await?;
+    tracing::info!(%namespace, restore = %name, deleted, "cleaned up");
+    Ok(Action::await_change())
+}
+
+/// Deletes a deleted restore's report PVCs that are not being deleted yet; returns how
+/// many. Also in a namespace being deleted, where the namespace controller would delete
+/// them too, but only after the types it deletes before PVCs: each PVC then waits for
+/// the cluster's pvc-protection controller, which removes its finalizer from one PVC
+/// after another (about 20 a second at kube-controller-manager's default rate), and so
+/// paces the whole deletion. Deleted here, a namespace's PVCs reach it while the
+/// namespace controller is still deleting the restores, and the namespace is gone
+/// sooner (a minute sooner for 2,000 restores, `benches/api_load.sh`).
+async fn cleanup_restore_claims(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    owner_uid: Option<&str>,
+) -> Result<usize> {
+    ctx.caches.ready().await?;
+    let pvcs = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), namespace);
+    let mut deleted = 0;
     for pvc in restore_children(&ctx.caches.pvcs, namespace, name) {
-        if ownership::is_ours(&pvc.metadata, owner_uid) {
+        if ownership::is_ours(&pvc.metadata, owner_uid) && pvc.metadata.deletion_timestamp.is_none()
+        {
             delete(&ctx.metrics, &pvcs, &pvc.name_any()).await?;
             deleted += 1;
         }
     }
-    tracing::info!(%namespace, restore = %name, deleted, "cleaned up");
-    Ok(Action::await_change())
+    Ok(deleted)
 }
