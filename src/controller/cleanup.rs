@@ -177,8 +177,7 @@ pub(crate) async fn cleanup_restore(
 /// the cluster's pvc-protection controller, which removes its finalizer from one PVC
 /// after another (about 20 a second at kube-controller-manager's default rate), and so
 /// paces the whole deletion. Deleted here, a namespace's PVCs reach it while the
-/// namespace controller is still deleting the restores, and the namespace is gone
-/// sooner (a minute sooner for 2,000 restores, `benches/api_load.sh`).
+/// namespace controller is still deleting the restores (`benches/api_load.sh`).
 async fn cleanup_restore_claims(
     ctx: &Context,
     namespace: &str,

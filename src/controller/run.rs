@@ -73,6 +73,24 @@ where
     )
 }
 
+/// The PVC events that reconcile a restore: every one but the update that marks a PVC
+/// deleted (the cache still takes it). Nothing of a restore's plan changes until the PVC
+/// is gone, and that deletion is an event of its own; during a namespace deletion each
+/// such update would reconcile a restore whose cleanup is under way, to remove a
+/// finalizer that is gone already.
+pub fn pvc_triggers<S, K>(events: S) -> impl futures::Stream<Item = S::Item>
+where
+    S: futures::Stream<Item = watcher::Result<watcher::Event<K>>>,
+    K: Resource,
+{
+    events.filter(|event| {
+        futures::future::ready(!matches!(
+            event,
+            Ok(watcher::Event::Apply(pvc)) if pvc.meta().deletion_timestamp.is_some()
+        ))
+    })
+}
+
 /// Where the controllers look for resources.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
@@ -135,7 +153,7 @@ pub async fn run_controllers(
     .touched_objects();
     let (pvcs, writer) = reflector::store();
     // The report PVCs, metadata only: nothing else of a PVC is read.
-    let pvc_stream = reflector::reflector(
+    let pvc_stream = pvc_triggers(reflector::reflector(
         writer,
         watcher(
             scope.api::<PartialObjectMeta<PersistentVolumeClaim>>(&client),
@@ -143,7 +161,7 @@ pub async fn run_controllers(
         )
         .default_backoff()
         .modify(|pvc| pvc.metadata.managed_fields = None),
-    )
+    ))
     .touched_objects();
     let (backup_store, writer) = reflector::store();
     let backups = Controller::for_stream(
@@ -364,5 +382,31 @@ mod tests {
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].manager.as_deref(), Some("strimzi-backup-operator"));
         assert!(kept[0].fields_v1.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_pvc_marked_deleted_reconciles_nothing_until_it_is_gone() {
+        let pvc = |name: &str, deleting: bool| {
+            let mut pvc = PartialObjectMeta::<PersistentVolumeClaim>::default();
+            pvc.metadata.name = Some(name.into());
+            if deleting {
+                pvc.metadata.deletion_timestamp = Some(
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()),
+                );
+            }
+            pvc
+        };
+        let events = futures::stream::iter([
+            Ok(watcher::Event::Apply(pvc("made", false))),
+            Ok(watcher::Event::Apply(pvc("marked", true))),
+            Ok(watcher::Event::Delete(pvc("gone", true))),
+            Ok(watcher::Event::InitApply(pvc("listed-deleting", true))),
+        ]);
+        let touched: Vec<String> = pvc_triggers(events)
+            .touched_objects()
+            .map(|pvc| pvc.unwrap().metadata.name.unwrap())
+            .collect()
+            .await;
+        assert_eq!(touched, ["made", "gone", "listed-deleting"]);
     }
 }
