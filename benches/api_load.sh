@@ -111,8 +111,8 @@ report() { printf '%-40s %s\n' "$1" "$2"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 # Deletes namespace $1 and prints how long it took, or that it had not finished, and
 # meanwhile when its last KafkaRestore (the operator's share: a PVC deletion and a
-# finalizer removal each) and its last PVC (the cluster's pvc-protection controller removes its finalizer from
-# each, one PVC after another) were gone.
+# finalizer removal each) and its last PVC (the cluster's pvc-protection controller
+# removes its finalizer from each, one PVC after another) were gone.
 delete_namespace() {
   local t deleting restores="not gone" pvcs="not gone" took
   t=$(seconds)

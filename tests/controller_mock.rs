@@ -67,6 +67,33 @@ fn child(kind: &str, name: &str, owner_kind: &str, uid: &str) -> Value {
 /// The restore's labels and status as the operator writes them.
 const RESTORE: &str = "/apis/kafkabackup.com/v1alpha1/namespaces/kafka/kafkarestores/restore-orders?&force=true&fieldManager=kafka-backup-operator";
 
+/// The restore being deleted, with our finalizer after another's.
+fn deleting_restore() -> Value {
+    let mut deleting = restore();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
+    deleting
+}
+
+/// The end of a deleted restore's cleanup: its report PVC deleted, then our finalizer
+/// removed (the answer: `deleting`).
+fn report_pvc_then_finalizer(deleting: &Value) -> Vec<Expect> {
+    vec![
+        expect(
+            Method::DELETE,
+            "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
+            StatusCode::OK,
+            json!({}),
+        ),
+        expect(
+            Method::PATCH,
+            format!("{NS}/kafkarestores/restore-orders?"),
+            StatusCode::OK,
+            deleting.clone(),
+        ),
+    ]
+}
+
 /// The restore as the API answers a write, at `version`.
 fn restore_at(version: &str) -> Value {
     let mut restore = restore();
@@ -225,32 +252,16 @@ impl Scenario {
                 (restore(), script)
             }
             Scenario::Deleted => {
-                let mut deleting = restore();
-                deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-                deleting["metadata"]["finalizers"] =
-                    json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
+                let deleting = deleting_restore();
                 // The Jobs and the PVC come from the caches (see `cached`): no LIST. The Job of an
                 // earlier restore of the same name stays; the pods go with their Job.
-                let script = vec![
-                    expect(
-                        Method::DELETE,
-                        "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1?",
-                        StatusCode::OK,
-                        json!({}),
-                    ),
-                    expect(
-                        Method::DELETE,
-                        "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
-                        StatusCode::OK,
-                        json!({}),
-                    ),
-                    expect(
-                        Method::PATCH,
-                        format!("{NS}/kafkarestores/restore-orders?"),
-                        StatusCode::OK,
-                        deleting.clone(),
-                    ),
-                ];
+                let mut script = vec![expect(
+                    Method::DELETE,
+                    "/apis/batch/v1/namespaces/kafka/jobs/restore-orders-restore-1?",
+                    StatusCode::OK,
+                    json!({}),
+                )];
+                script.extend(report_pvc_then_finalizer(&deleting));
                 (deleting, script)
             }
             Scenario::New => {
@@ -738,23 +749,8 @@ async fn r4_in_a_namespace_being_deleted_cleanup_is_the_report_pvc_then_our_fina
     // first, so the cluster's pvc-protection controller can start on it before the
     // namespace controller reaches PVCs; one the caches show being deleted already (by
     // the garbage collector, say) costs no request.
-    let mut deleting = restore();
-    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-    deleting["metadata"]["finalizers"] = json!(["example.com/keep-me", "kafkabackup.com/cleanup"]);
-    let script = vec![
-        expect(
-            Method::DELETE,
-            "/api/v1/namespaces/kafka/persistentvolumeclaims/restore-orders-report-x7k2p?",
-            StatusCode::OK,
-            json!({}),
-        ),
-        expect(
-            Method::PATCH,
-            format!("{NS}/kafkarestores/restore-orders?"),
-            StatusCode::OK,
-            deleting.clone(),
-        ),
-    ];
+    let deleting = deleting_restore();
+    let script = report_pvc_then_finalizer(&deleting);
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let server = tokio::spawn(serve(handle, script));

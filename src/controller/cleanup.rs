@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, finalizer};
+use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::constants::FINALIZER;
@@ -43,7 +44,7 @@ where
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
     // In a namespace being deleted everything goes with it: nothing is made there, and a
     // deleted resource's cleanup is the removal of our finalizer, after that of a
-    // restore's report PVCs (see `cleanup_restore_claims`). Deleting a namespace with
+    // restore's report PVCs (see `cleanup_restore`). Deleting a namespace with
     // thousands of restores so costs two requests per restore.
     let terminating = ctx.caches.namespace_terminating(&namespace);
     let result = if terminating && resource.meta().deletion_timestamp.is_none() {
@@ -57,21 +58,17 @@ where
         let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {
             finalizer::Event::Apply(resource) => apply(resource).await,
-            finalizer::Event::Cleanup(resource) if terminating => {
+            finalizer::Event::Cleanup(resource) if is_restore => {
+                let uid = resource.meta().uid.as_deref();
+                cleanup_restore(ctx, &namespace, &resource.name_any(), uid, terminating).await
+            }
+            finalizer::Event::Cleanup(_) if terminating => {
                 tracing::debug!(%namespace, "the namespace is being deleted; its objects go with it");
-                if is_restore {
-                    let uid = resource.meta().uid.as_deref();
-                    cleanup_restore_claims(ctx, &namespace, &resource.name_any(), uid).await?;
-                }
                 Ok(Action::await_change())
             }
             finalizer::Event::Cleanup(resource) => {
                 let uid = resource.meta().uid.as_deref();
-                if is_restore {
-                    cleanup_restore(ctx, &namespace, &resource.name_any(), uid).await
-                } else {
-                    cleanup(ctx, &namespace, selector, uid).await
-                }
+                cleanup(ctx, &namespace, selector, uid).await
             }
         }
         })
@@ -148,49 +145,55 @@ pub(crate) async fn cleanup(
 /// removes the Jobs' pods, anything made so recently that the caches had not seen it,
 /// and the ConfigMap earlier builds made for a restore, once the restore is gone.
 /// Deleting a namespace with thousands of restores so costs a few requests per restore,
-/// and a namespace that is being deleted answers them without errors to retry.
-/// An object the caches already show as being deleted costs no request.
+/// and a namespace that is being deleted answers them without errors to retry. An
+/// object the caches already show as being deleted costs no request.
+///
+/// In a namespace being deleted (`terminating`) only the PVCs are deleted here. The
+/// namespace controller would delete them too, but only after the kinds it happens to
+/// delete before PVCs; each PVC then waits for the cluster's pvc-protection controller,
+/// which removes its finalizer from one PVC after another (about 20 a second at
+/// kube-controller-manager's default rate) and so paces the whole deletion. Deleted
+/// here, the PVCs reach it while the namespace controller is still deleting the
+/// restores (`benches/api_load.sh`). The Jobs go with the namespace in one call.
 pub(crate) async fn cleanup_restore(
     ctx: &Context,
     namespace: &str,
     name: &str,
     owner_uid: Option<&str>,
+    terminating: bool,
 ) -> Result<Action> {
     ctx.caches.ready().await?;
     let mut deleted = 0;
-    let jobs = Api::<Job>::namespaced(ctx.client.clone(), namespace);
-    for job in restore_children(&ctx.caches.restore_jobs, namespace, name) {
-        if ownership::is_ours(&job.metadata, owner_uid) && job.metadata.deletion_timestamp.is_none()
-        {
-            delete(&ctx.metrics, &jobs, &job.name_any()).await?;
-            deleted += 1;
-        }
+    if !terminating {
+        let jobs = Api::<Job>::namespaced(ctx.client.clone(), namespace);
+        deleted += delete_children(ctx, &ctx.caches.restore_jobs, &jobs, name, owner_uid).await?;
     }
-    deleted += cleanup_restore_claims(ctx, namespace, name, owner_uid).await?;
+    let pvcs = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), namespace);
+    deleted += delete_children(ctx, &ctx.caches.pvcs, &pvcs, name, owner_uid).await?;
     tracing::info!(%namespace, restore = %name, deleted, "cleaned up");
     Ok(Action::await_change())
 }
 
-/// Deletes a deleted restore's report PVCs that are not being deleted yet; returns how
-/// many. Also in a namespace being deleted, where the namespace controller would delete
-/// them too, but only after the types it deletes before PVCs: each PVC then waits for
-/// the cluster's pvc-protection controller, which removes its finalizer from one PVC
-/// after another (about 20 a second at kube-controller-manager's default rate), and so
-/// paces the whole deletion. Deleted here, a namespace's PVCs reach it while the
-/// namespace controller is still deleting the restores (`benches/api_load.sh`).
-async fn cleanup_restore_claims(
+/// Deletes, through `api`, the children of restore `name` in `store` that the operator
+/// made for it and that are not being deleted yet; returns how many.
+async fn delete_children<C, K>(
     ctx: &Context,
-    namespace: &str,
+    store: &Store<C>,
+    api: &Api<K>,
     name: &str,
     owner_uid: Option<&str>,
-) -> Result<usize> {
-    ctx.caches.ready().await?;
-    let pvcs = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), namespace);
+) -> Result<usize>
+where
+    C: Resource<DynamicType = ()> + Clone + 'static,
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let namespace = api.namespace().unwrap_or_default();
     let mut deleted = 0;
-    for pvc in restore_children(&ctx.caches.pvcs, namespace, name) {
-        if ownership::is_ours(&pvc.metadata, owner_uid) && pvc.metadata.deletion_timestamp.is_none()
-        {
-            delete(&ctx.metrics, &pvcs, &pvc.name_any()).await?;
+    for child in restore_children(store, namespace, name) {
+        let meta = child.meta();
+        if ownership::is_ours(meta, owner_uid) && meta.deletion_timestamp.is_none() {
+            delete(&ctx.metrics, api, &child.name_any()).await?;
             deleted += 1;
         }
     }
