@@ -742,6 +742,66 @@ fn namespace_being_deleted() -> Cached {
     cached
 }
 
+/// The cached report PVCs of the restore: an old one being deleted already, and
+/// `restore-orders-report-x7k2p`, marked deleted too if `deleting`.
+fn report_pvcs(deleting: bool) -> Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim> {
+    let mut going = child(
+        "PersistentVolumeClaim",
+        "restore-orders-report-old",
+        "KafkaRestore",
+        "uid-r",
+    );
+    going["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    let mut current = child(
+        "PersistentVolumeClaim",
+        "restore-orders-report-x7k2p",
+        "KafkaRestore",
+        "uid-r",
+    );
+    if deleting {
+        current["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:01Z");
+    }
+    [current, going]
+        .into_iter()
+        .map(|pvc| serde_json::from_value(pvc).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn in_a_namespace_being_deleted_a_restore_not_yet_deleted_loses_its_report_pvc_at_once() {
+    // The namespace is marked, its restores not yet: the report PVC is deleted now, so
+    // the pvc-protection controller starts on it at the start of the deletion; nothing
+    // else is requested (the finalizer stays until the restore is deleted). Once the
+    // cache shows the PVC going, a reconcile requests nothing.
+    for (pvc_deleting, script) in [
+        (
+            false,
+            report_pvc_then_finalizer(&restore())
+                .into_iter()
+                .take(1)
+                .collect(),
+        ),
+        (true, vec![]),
+    ] {
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let server = tokio::spawn(serve(handle, script));
+        let mut cached = namespace_being_deleted();
+        cached.pvcs = report_pvcs(pvc_deleting);
+        let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+        reconcile_restore(Arc::new(restore), context(client, cached))
+            .await
+            .expect("PVC deleted");
+        let sent = server.await.unwrap();
+        if pvc_deleting {
+            assert!(sent.is_empty(), "{sent:?}");
+        } else {
+            assert_eq!(sent.len(), 1, "{sent:?}");
+            assert_eq!(sent[0]["propagationPolicy"], "Background", "{}", sent[0]);
+        }
+    }
+}
+
 #[tokio::test]
 async fn r4_in_a_namespace_being_deleted_cleanup_is_the_report_pvc_then_our_finalizer() {
     // The namespace controller deletes the Jobs and ConfigMaps in one call each: deleting
@@ -764,25 +824,7 @@ async fn r4_in_a_namespace_being_deleted_cleanup_is_the_report_pvc_then_our_fina
         ))
         .unwrap(),
     ];
-    let mut going = child(
-        "PersistentVolumeClaim",
-        "restore-orders-report-old",
-        "KafkaRestore",
-        "uid-r",
-    );
-    going["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-    cached.pvcs = [
-        child(
-            "PersistentVolumeClaim",
-            "restore-orders-report-x7k2p",
-            "KafkaRestore",
-            "uid-r",
-        ),
-        going,
-    ]
-    .into_iter()
-    .map(|pvc| serde_json::from_value(pvc).unwrap())
-    .collect();
+    cached.pvcs = report_pvcs(false);
     let restore: KafkaRestore = serde_json::from_value(deleting).unwrap();
     reconcile_restore(Arc::new(restore), context(client, cached))
         .await

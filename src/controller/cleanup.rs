@@ -42,14 +42,20 @@ where
     let namespace = resource.namespace().unwrap_or_default();
     let uid = resource.meta().uid.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    // In a namespace being deleted everything goes with it: nothing is made there, and a
-    // deleted resource's cleanup is the removal of our finalizer, after that of a
-    // restore's report PVCs (see `cleanup_restore`). Deleting a namespace with
-    // thousands of restores so costs two requests per restore.
+    // In a namespace being deleted everything goes with it: nothing is made there; a
+    // restore's report PVCs are deleted at once, before the restore is (see
+    // `cleanup_restore`), and a deleted resource's cleanup is then the removal of our
+    // finalizer. Deleting a namespace with thousands of restores so costs two requests
+    // per restore.
     let terminating = ctx.caches.namespace_terminating(&namespace);
     let result = if terminating && resource.meta().deletion_timestamp.is_none() {
-        tracing::debug!(%namespace, "the namespace is being deleted; nothing to do");
-        Ok(Action::await_change())
+        tracing::debug!(%namespace, "the namespace is being deleted; nothing is made");
+        if is_restore {
+            let uid = resource.meta().uid.as_deref();
+            cleanup_restore(ctx, &namespace, &resource.name_any(), uid, true).await
+        } else {
+            Ok(Action::await_change())
+        }
     } else if ctx.own_writes.is_behind(resource.as_ref()) {
         // The event of the operator's own write will reconcile it (see `OwnWrites`).
         tracing::debug!(%namespace, "the cache is behind the operator's last write");
@@ -148,13 +154,15 @@ pub(crate) async fn cleanup(
 /// and a namespace that is being deleted answers them without errors to retry. An
 /// object the caches already show as being deleted costs no request.
 ///
-/// In a namespace being deleted (`terminating`) only the PVCs are deleted here. The
+/// In a namespace being deleted (`terminating`) only the PVCs are deleted here, as soon
+/// as the namespace is marked (every restore there is reconciled then, see
+/// `restores_in_deleted_namespace`), whether or not the restore is marked yet. The
 /// namespace controller would delete them too, but only after the kinds it happens to
 /// delete before PVCs; each PVC then waits for the cluster's pvc-protection controller,
 /// which removes its finalizer from one PVC after another (about 20 a second at
 /// kube-controller-manager's default rate) and so paces the whole deletion. Deleted
-/// here, the PVCs reach it while the namespace controller is still deleting the
-/// restores (`benches/api_load.sh`). The Jobs go with the namespace in one call.
+/// here, the PVCs reach it from the start of the deletion (`benches/api_load.sh`).
+/// The Jobs go with the namespace in one call.
 pub(crate) async fn cleanup_restore(
     ctx: &Context,
     namespace: &str,

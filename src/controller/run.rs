@@ -91,6 +91,25 @@ where
     })
 }
 
+/// The restores to reconcile when `namespace` changes: all of its restores once it is
+/// being deleted, none otherwise. Their report PVCs are then deleted at once (see
+/// `cleanup_restore`), before the namespace controller marks the restores themselves.
+pub fn restores_in_deleted_namespace(
+    restores: &reflector::Store<KafkaRestore>,
+    namespace: &PartialObjectMeta<Namespace>,
+) -> Vec<reflector::ObjectRef<KafkaRestore>> {
+    if namespace.metadata.deletion_timestamp.is_none() {
+        return Vec::new();
+    }
+    let name = namespace.metadata.name.as_deref();
+    restores
+        .state()
+        .iter()
+        .filter(|restore| restore.metadata.namespace.as_deref() == name)
+        .map(|restore| reflector::ObjectRef::from_obj(restore.as_ref()))
+        .collect()
+}
+
 /// Where the controllers look for resources.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
@@ -239,10 +258,21 @@ pub async fn run_controllers(
     };
 
     let config = controller::Config::default().concurrency(concurrency);
+    let namespace_stream = namespace_stream
+        .inspect(|event| {
+            if let Err(error) = event {
+                tracing::warn!(%error, "namespace watch (grant list and watch on namespaces, see manifests/base/rbac.yaml)");
+            }
+        })
+        .touched_objects();
+    let restore_store = restores.store();
     let restores = restores
         .with_config(config.clone())
         .owns_stream(job_stream)
         .owns_stream(pvc_stream)
+        .watches_stream(namespace_stream, move |namespace| {
+            restores_in_deleted_namespace(&restore_store, &namespace)
+        })
         .graceful_shutdown_on(stopped(stop_rx.clone()))
         .run(reconcile_restore, error_policy, ctx.clone())
         .for_each(|result| async move {
@@ -265,13 +295,6 @@ pub async fn run_controllers(
             () = progress_stop => {}
         }
     };
-    let namespaces = namespace_stream
-        .take_until(stopped(stop_rx.clone()))
-        .for_each(|event| async move {
-            if let Err(error) = event {
-                tracing::warn!(%error, "namespace watch (grant list and watch on namespaces, see manifests/base/rbac.yaml)");
-            }
-        });
     let backups = backups
         .with_config(config)
         .owns(scope.api::<Job>(&client), backup_jobs_config)
@@ -288,7 +311,7 @@ pub async fn run_controllers(
         let _ = stop_tx.send(true);
     });
     tracing::info!("controllers running");
-    tokio::join!(restores, backups, namespaces, restore_pods, progress);
+    tokio::join!(restores, backups, restore_pods, progress);
     stopped_metrics.resources.detach();
     stopped_metrics.leading(false);
     tracing::info!("controllers stopped");
@@ -382,6 +405,28 @@ mod tests {
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].manager.as_deref(), Some("strimzi-backup-operator"));
         assert!(kept[0].fields_v1.is_none());
+    }
+
+    #[test]
+    fn a_namespace_marked_deleted_reconciles_its_restores_and_no_others() {
+        let (store, mut writer) = reflector::store::<KafkaRestore>();
+        for (namespace, name) in [("kafka", "a"), ("kafka", "b"), ("other", "c")] {
+            let mut restore = KafkaRestore::new(name, Default::default());
+            restore.metadata.namespace = Some(namespace.into());
+            writer.apply_watcher_event(&watcher::Event::Apply(restore));
+        }
+        let mut namespace = PartialObjectMeta::<Namespace>::default();
+        namespace.metadata.name = Some("kafka".into());
+        assert!(restores_in_deleted_namespace(&store, &namespace).is_empty());
+        namespace.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()),
+        );
+        let mut names: Vec<String> = restores_in_deleted_namespace(&store, &namespace)
+            .into_iter()
+            .map(|r| format!("{}/{}", r.namespace.unwrap(), r.name))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["kafka/a", "kafka/b"]);
     }
 
     #[tokio::test]
