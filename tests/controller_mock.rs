@@ -1036,3 +1036,107 @@ async fn r1_a_claim_without_a_recorded_attempt_is_confirmed_live() {
     assert_eq!(sent[6]["metadata"]["name"], "restore-orders-restore-1");
     assert_eq!(sent[7]["status"]["restore"]["attempt"], 1);
 }
+
+/// `n` restores created at `created` that no reconcile has written to yet.
+fn untouched_restores(n: usize, created: &str) -> Vec<KafkaRestore> {
+    (0..n)
+        .map(|i| {
+            let mut restore = restore();
+            restore["metadata"]["name"] = json!(format!("restore-{i}"));
+            restore["metadata"]["uid"] = json!(format!("uid-{i}"));
+            restore["metadata"]["creationTimestamp"] = json!(created);
+            serde_json::from_value(restore).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn in_a_burst_of_new_restores_their_jobs_come_first_and_a_first_status_waits() {
+    let created = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut new = restore();
+    new["metadata"]["creationTimestamp"] = json!(created);
+    // Nine restores no reconcile has written to: more than the 8 reconciles that run at
+    // once. The new one is claimed and gets its PVC and Job; its status waits.
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(
+        handle,
+        first_reconcile_until_job((StatusCode::CREATED, json!({}))),
+    ));
+    let mut cached = cached_backup();
+    cached.restores = untouched_restores(9, &created);
+    let ctx = context(client, cached);
+    let action = reconcile_restore(
+        Arc::new(serde_json::from_value(new.clone()).unwrap()),
+        ctx.clone(),
+    )
+    .await
+    .expect("claim, PVC, Job");
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(5))
+    );
+    drop(ctx);
+    assert_eq!(server.await.unwrap().len(), 3);
+
+    // Claimed, its Job in the cache: no request while the others wait for theirs; once
+    // they are claimed (or once it is 2 minutes old), its status and Event.
+    let mut claimed = new.clone();
+    claimed["metadata"]["resourceVersion"] = json!("2");
+    claimed["metadata"]["labels"] = json!({
+        "kafkabackup.com/restore-job-name": "restore-orders-restore-1",
+        "kafkabackup.com/report-pvc-name": REPORT_PVC,
+    });
+    let mut job = child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r");
+    job["metadata"]["labels"]["kafkabackup.com/attempt"] = json!("1");
+    let old = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(121);
+    let old = old.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for (others_claimed, age, script) in [
+        (false, &created, vec![]),
+        (true, &created, status_event()),
+        (false, &old, status_event()),
+    ] {
+        let mut cached = cached_backup();
+        cached.jobs = vec![serde_json::from_value(job.clone()).unwrap()];
+        cached.restores = untouched_restores(9, &created);
+        if others_claimed {
+            for restore in &mut cached.restores {
+                restore.metadata.labels = Some(
+                    [(
+                        "kafkabackup.com/restore-job-name".to_string(),
+                        "job".to_string(),
+                    )]
+                    .into(),
+                );
+            }
+        }
+        let mut restore = claimed.clone();
+        restore["metadata"]["creationTimestamp"] = json!(age);
+        let expected = script.len();
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let server = tokio::spawn(serve(handle, script));
+        let ctx = context(client, cached);
+        reconcile_restore(
+            Arc::new(serde_json::from_value(restore).unwrap()),
+            ctx.clone(),
+        )
+        .await
+        .expect("status or nothing");
+        drop(ctx);
+        let sent = server.await.unwrap();
+        assert_eq!(
+            sent.len(),
+            expected,
+            "others claimed {others_claimed}, created {age}: {sent:?}"
+        );
+        if expected > 0 {
+            assert_eq!(
+                sent[0]["status"]["restore"]["jobName"],
+                "restore-orders-restore-1"
+            );
+        }
+    }
+}

@@ -61,8 +61,9 @@ pub struct ControllerArgs {
     /// The default is what `benches/api_load.sh` found, on a control plane of two cores
     /// shared with the operator, to slow another client at most 1.5 times while 2,000
     /// restores start at once and still give every one its Job within a minute of the
-    /// last: 85 slowed it 1.6 to 1.8 times, 65 left the last Jobs 74 s behind.
-    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 75)]
+    /// last (their first status follows their Jobs, see `restore::burst`): 75 slowed it
+    /// 1.4 to 1.9 times, 40 left the last Jobs 171 s behind.
+    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 60)]
     kube_api_qps: u32,
 }
 

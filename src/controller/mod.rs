@@ -178,6 +178,9 @@ pub struct Context {
     pub failures: error::Failures,
     /// Writes the caches have not shown yet.
     pub own_writes: OwnWrites,
+    /// More untouched new restores than this make a burst (see `restore::burst`); `0`:
+    /// never.
+    pub burst: usize,
 }
 
 impl Context {
@@ -207,6 +210,7 @@ impl Context {
             events,
             failures: Default::default(),
             own_writes: Default::default(),
+            burst: usize::from(concurrency),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Applying a restore plan: the claim of a new Job in the labels (R1), the report PVC,
 //! the Job, its suspension and the removal of a TTL; then the status and its Event, then
-//! the labels.
+//! the labels. A claimed restore's first status waits while a burst of new restores
+//! waits for their Jobs (`burst`).
 //! The plan is taken apart field by field, so a field added to it cannot be left
 //! unapplied by mistake.
 
@@ -15,11 +16,13 @@ use kube::runtime::events::EventType;
 use serde_json::json;
 
 use crate::api::{KafkaRestore, KafkaRestoreStatus};
+use crate::constants::LABEL_RESTORE_JOB_NAME;
 use crate::controller::Context;
 use crate::controller::calls::{Creation, apply_labels, create_or_adopt, merge_patch};
 use crate::controller::error::Result;
 use crate::controller::events::{announce, publish};
 use crate::controller::observe::now;
+use crate::controller::restore::burst;
 use crate::controller::restore::plan::{RestorePlan, blocked_plan};
 use crate::controller::status::write_status;
 use crate::controller::waiting::{Blocker, Waiting};
@@ -122,6 +125,12 @@ pub(crate) async fn apply_plan(
                  a restore Job that deletes itself would look like a request to resume"
             ),
         );
+    }
+    let job_claimed = claimed || restore.labels().contains_key(LABEL_RESTORE_JOB_NAME);
+    if job_claimed && burst::first_status_waits(ctx, restore, now().0) {
+        tracing::debug!(restore = %name, "a burst of new restores: the first status waits for their Jobs");
+        remember_writes(ctx, restore, &versions);
+        return Ok(Action::requeue(burst::RETRY));
     }
     versions.extend(write_restore_status(ctx, restore, &status).await?);
     announce(ctx, restore, announcement.as_ref());

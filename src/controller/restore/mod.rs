@@ -1,9 +1,10 @@
 //! KafkaRestore: observe (cache, PVCs, backup storage, cluster, worker figures) → plan
 //! (pure, `plan`) → confirm a new attempt's Job live (R1) → apply: claim, children,
-//! status, Event, labels.
+//! status, Event, labels. In a burst of new restores their Jobs come first (`burst`).
 
 mod apply;
 mod attempt;
+pub(crate) mod burst;
 mod observe;
 pub mod plan;
 pub mod progress;
