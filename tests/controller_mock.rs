@@ -1081,8 +1081,9 @@ async fn in_a_burst_of_new_restores_their_jobs_come_first_and_a_first_status_wai
     drop(ctx);
     assert_eq!(server.await.unwrap().len(), 3);
 
-    // Claimed, its Job in the cache: no request while the others wait for theirs; once
-    // they are claimed (or once it is 2 minutes old), its status and Event.
+    // Claimed: no request while the others wait for their Jobs, whether its Job is in
+    // the cache yet or not (no live read either); once they are claimed (or once it is
+    // 2 minutes old), its status and Event.
     let mut claimed = new.clone();
     claimed["metadata"]["resourceVersion"] = json!("2");
     claimed["metadata"]["labels"] = json!({
@@ -1093,13 +1094,16 @@ async fn in_a_burst_of_new_restores_their_jobs_come_first_and_a_first_status_wai
     job["metadata"]["labels"]["kafkabackup.com/attempt"] = json!("1");
     let old = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(121);
     let old = old.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    for (others_claimed, age, script) in [
-        (false, &created, vec![]),
-        (true, &created, status_event()),
-        (false, &old, status_event()),
+    for (job_cached, others_claimed, age, script) in [
+        (true, false, &created, vec![]),
+        (false, false, &created, vec![]),
+        (true, true, &created, status_event()),
+        (true, false, &old, status_event()),
     ] {
         let mut cached = cached_backup();
-        cached.jobs = vec![serde_json::from_value(job.clone()).unwrap()];
+        if job_cached {
+            cached.jobs = vec![serde_json::from_value(job.clone()).unwrap()];
+        }
         cached.restores = untouched_restores(9, &created);
         if others_claimed {
             for restore in &mut cached.restores {

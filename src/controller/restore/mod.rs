@@ -61,6 +61,14 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     if !plan.needs_live_confirmation() || first_claim(restore, &plan) {
         return apply_plan(ctx, restore, plan).await;
     }
+    // In a burst, the Job a restore claimed may not be in the cache yet: its watch event
+    // reconciles the restore, whose first status waits anyway; a live read now would
+    // cost five requests (see `burst`).
+    if restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
+        && burst::first_status_waits(ctx, restore, now().0)
+    {
+        return Ok(Action::requeue(burst::RETRY));
+    }
     let Some(live) = observe_live(ctx, observation).await? else {
         return Ok(Action::await_change());
     };
