@@ -178,9 +178,8 @@ pub struct Context {
     pub failures: error::Failures,
     /// Writes the caches have not shown yet.
     pub own_writes: OwnWrites,
-    /// More untouched new restores than this make a burst (see `restore::burst`); `0`:
-    /// never.
-    pub burst: usize,
+    /// Bursts of new restores (see `restore::burst`).
+    pub burst: restore::burst::Burst,
 }
 
 impl Context {
@@ -210,7 +209,7 @@ impl Context {
             events,
             failures: Default::default(),
             own_writes: Default::default(),
-            burst: usize::from(concurrency),
+            burst: restore::burst::Burst::new(usize::from(concurrency)),
         }
     }
 }

@@ -273,6 +273,7 @@ pub async fn run_controllers(
         .watches_stream(namespace_stream, move |namespace| {
             restores_in_deleted_namespace(&restore_store, &namespace)
         })
+        .reconcile_all_on(ctx.burst.ends())
         .graceful_shutdown_on(stopped(stop_rx.clone()))
         .run(reconcile_restore, error_policy, ctx.clone())
         .for_each(|result| async move {

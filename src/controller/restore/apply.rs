@@ -127,10 +127,11 @@ pub(crate) async fn apply_plan(
         );
     }
     let job_claimed = claimed || restore.labels().contains_key(LABEL_RESTORE_JOB_NAME);
-    if job_claimed && burst::first_status_waits(ctx, restore, now().0) {
+    let now = now().0;
+    if job_claimed && burst::first_status_waits(ctx, restore, now) {
         tracing::debug!(restore = %name, "a burst of new restores: the first status waits for their Jobs");
         remember_writes(ctx, restore, &versions);
-        return Ok(Action::requeue(burst::RETRY));
+        return Ok(burst::retry(restore, now));
     }
     versions.extend(write_restore_status(ctx, restore, &status).await?);
     announce(ctx, restore, announcement.as_ref());

@@ -4,9 +4,15 @@
 //! same request rate every Job is made about a quarter sooner; the claim in the labels
 //! names the Job meanwhile, and the status and its Event follow (`benches/api_load.sh`).
 //! A restore never waits longer than [`MAX_WAIT`] after its creation, and outside a
-//! burst nothing waits.
+//! burst nothing waits. When a burst is over, every restore is reconciled once (see
+//! [`Burst::ends`]): the waiting ones write their status then.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use futures::Stream;
+use tokio::sync::Notify;
 
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -18,17 +24,68 @@ use crate::controller::{Caches, Context, is_paused};
 /// How long after its creation a restore's first status may wait at most.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(120);
 
-/// How soon a restore whose first status waits is reconciled again.
-pub(crate) const RETRY: Duration = Duration::from_secs(5);
+/// Where bursts of new restores are told apart, and their end announced.
+#[derive(Debug)]
+pub struct Burst {
+    /// More untouched restores than this make a burst (`0`: never).
+    threshold: usize,
+    /// Whether a restore's first status waits for the end of a burst.
+    waiting: AtomicBool,
+    /// Notified at the end of a burst in which a status waited.
+    over: Arc<Notify>,
+}
+
+impl Burst {
+    /// Bursts of more untouched restores than `threshold` (the reconciles that run at
+    /// once; `0`: none).
+    pub fn new(threshold: usize) -> Self {
+        Self {
+            threshold,
+            waiting: AtomicBool::new(false),
+            over: Arc::new(Notify::new()),
+        }
+    }
+
+    /// An item at the end of each burst in which a restore's first status waited: the
+    /// restore controller reconciles every restore on it.
+    pub fn ends(&self) -> impl Stream<Item = ()> + Send + 'static {
+        futures::stream::unfold(self.over.clone(), |over| async move {
+            over.notified().await;
+            Some(((), over))
+        })
+    }
+}
 
 /// Whether the first status of `restore`, whose Job is claimed, waits: it has none yet,
 /// it was created less than [`MAX_WAIT`] before `now`, and more restores than run at
-/// once wait for a first reconcile to write to them.
+/// once wait for a first reconcile to write to them. A status that waits is written
+/// when the burst ends, or [`MAX_WAIT`] after the restore's creation at the latest (the
+/// `Action` to return then is `retry`).
 pub(crate) fn first_status_waits(ctx: &Context, restore: &KafkaRestore, now: Timestamp) -> bool {
-    ctx.burst > 0
-        && !has_conditions(restore)
-        && recent(restore, now)
-        && untouched_restores(&ctx.caches, now, ctx.burst + 1) > ctx.burst
+    let burst = &ctx.burst;
+    if burst.threshold == 0 || has_conditions(restore) || !recent(restore, now) {
+        return false;
+    }
+    if untouched_restores(&ctx.caches, now, burst.threshold + 1) > burst.threshold {
+        burst.waiting.store(true, Ordering::Relaxed);
+        return true;
+    }
+    if burst.waiting.swap(false, Ordering::Relaxed) {
+        burst.over.notify_one();
+    }
+    false
+}
+
+/// When a restore whose first status waits is reconciled again at the latest: when it
+/// is [`MAX_WAIT`] old (its Job's events and the end of the burst reconcile it sooner).
+pub(crate) fn retry(restore: &KafkaRestore, now: Timestamp) -> kube::runtime::controller::Action {
+    let age = restore
+        .creation_timestamp()
+        .map(|created| now.duration_since(created.0).unsigned_abs())
+        .unwrap_or_default();
+    kube::runtime::controller::Action::requeue(
+        MAX_WAIT.saturating_sub(age).max(Duration::from_secs(1)),
+    )
 }
 
 /// Whether `restore` has a status with conditions: every reconcile's first status has.
@@ -132,5 +189,64 @@ mod tests {
         };
         assert_eq!(untouched_restores(&caches, now, 100), 1);
         assert_eq!(untouched_restores(&caches, now, 0), 0);
+    }
+
+    #[tokio::test]
+    async fn a_status_waits_while_the_burst_lasts_and_its_end_is_announced_once() {
+        use futures::StreamExt;
+        let now = Timestamp::now();
+        let (restores, mut writer) = reflector::store();
+        let others: Vec<KafkaRestore> = (0..3)
+            .map(|i| restore(&format!("r{i}"), "kafka", now))
+            .collect();
+        for other in &others {
+            writer.apply_watcher_event(&watcher::Event::Apply(other.clone()));
+        }
+        let caches = Caches {
+            restore_jobs: reflector::store().0,
+            pvcs: reflector::store().0,
+            backups: reflector::store().0,
+            restores,
+            namespaces: reflector::store().0,
+        };
+        let (service, _handle) = tower_test::mock::pair::<
+            http::Request<kube::client::Body>,
+            http::Response<kube::client::Body>,
+        >();
+        let ctx = Context::new(
+            kube::Client::new(service, "default"),
+            caches,
+            crate::controller::build::JobDefaults {
+                image: "test".into(),
+            },
+            crate::controller::metrics::ControllerMetrics::register(&mut Default::default()),
+            "test".into(),
+            2,
+        );
+        let mut ends = Box::pin(ctx.burst.ends());
+        let claimed = restore("claimed", "kafka", now);
+        // Three untouched restores, more than the 2 reconciles that run at once.
+        assert!(first_status_waits(&ctx, &claimed, now));
+        assert_eq!(
+            retry(&claimed, now),
+            kube::runtime::controller::Action::requeue(MAX_WAIT)
+        );
+        // Two minutes after its creation a restore waits no more, burst or not.
+        let later = now + jiff::SignedDuration::from_secs(121);
+        assert!(!first_status_waits(&ctx, &claimed, later));
+        assert!(first_status_waits(&ctx, &claimed, now));
+        // Two of them claimed: the burst is over, and said so once.
+        for mut other in others.into_iter().take(2) {
+            other
+                .labels_mut()
+                .insert(LABEL_RESTORE_JOB_NAME.into(), "job".into());
+            writer.apply_watcher_event(&watcher::Event::Apply(other));
+        }
+        assert!(!first_status_waits(&ctx, &claimed, now));
+        let ended = tokio::time::timeout(Duration::from_secs(1), ends.next()).await;
+        assert_eq!(ended, Ok(Some(())));
+        assert!(!first_status_waits(&ctx, &claimed, now));
+        let again = tokio::time::timeout(Duration::from_millis(100), ends.next()).await;
+        assert!(again.is_err(), "announced once");
     }
 }

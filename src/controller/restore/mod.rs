@@ -64,10 +64,11 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     // In a burst, the Job a restore claimed may not be in the cache yet: its watch event
     // reconciles the restore, whose first status waits anyway; a live read now would
     // cost five requests (see `burst`).
+    let now = now().0;
     if restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
-        && burst::first_status_waits(ctx, restore, now().0)
+        && burst::first_status_waits(ctx, restore, now)
     {
-        return Ok(Action::requeue(burst::RETRY));
+        return Ok(burst::retry(restore, now));
     }
     let Some(live) = observe_live(ctx, observation).await? else {
         return Ok(Action::await_change());
