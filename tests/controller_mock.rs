@@ -768,36 +768,49 @@ fn report_pvcs(deleting: bool) -> Vec<k8s_openapi::api::core::v1::PersistentVolu
 }
 
 #[tokio::test]
-async fn in_a_namespace_being_deleted_a_restore_not_yet_deleted_loses_its_report_pvc_at_once() {
+async fn in_a_namespace_being_deleted_a_restore_not_yet_deleted_loses_its_report_pvc_and_our_finalizer_at_once()
+ {
     // The namespace is marked, its restores not yet: the report PVC is deleted now, so
-    // the pvc-protection controller starts on it at the start of the deletion; nothing
-    // else is requested (the finalizer stays until the restore is deleted). Once the
-    // cache shows the PVC going, a reconcile requests nothing.
-    for (pvc_deleting, script) in [
-        (
-            false,
-            report_pvc_then_finalizer(&restore())
-                .into_iter()
-                .take(1)
-                .collect(),
-        ),
-        (true, vec![]),
+    // the pvc-protection controller starts on it at the start of the deletion, and our
+    // finalizer is removed (only ours), so the restore goes as soon as the namespace
+    // controller deletes it. What the cache shows done already costs no request.
+    let with_ours = deleting_restore()["metadata"]["finalizers"].clone();
+    for (pvc_deleting, finalizers, requests) in [
+        (false, with_ours.clone(), 2),
+        (true, with_ours, 1),
+        (true, json!(["example.com/keep-me"]), 0),
     ] {
+        let mut live = restore();
+        live["metadata"]["finalizers"] = finalizers;
+        let script = report_pvc_then_finalizer(&live)
+            .into_iter()
+            .skip(2 - requests)
+            .collect();
         let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
         let client = kube::Client::new(service, "default");
         let server = tokio::spawn(serve(handle, script));
         let mut cached = namespace_being_deleted();
         cached.pvcs = report_pvcs(pvc_deleting);
-        let restore: KafkaRestore = serde_json::from_value(restore()).unwrap();
+        let restore: KafkaRestore = serde_json::from_value(live).unwrap();
         reconcile_restore(Arc::new(restore), context(client, cached))
             .await
-            .expect("PVC deleted");
+            .expect("PVC deleted, finalizer removed");
         let sent = server.await.unwrap();
-        if pvc_deleting {
-            assert!(sent.is_empty(), "{sent:?}");
-        } else {
-            assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent.len(), requests, "{sent:?}");
+        if requests == 2 {
             assert_eq!(sent[0]["propagationPolicy"], "Background", "{}", sent[0]);
+        }
+        if requests > 0 {
+            // A JSON patch that tests our finalizer is where it was read, and takes out
+            // only that one.
+            let ops = sent[requests - 1].as_array().expect("a JSON patch");
+            assert_eq!(
+                ops,
+                &vec![
+                    json!({"op": "test", "path": "/metadata/finalizers/1", "value": "kafkabackup.com/cleanup"}),
+                    json!({"op": "remove", "path": "/metadata/finalizers/1"}),
+                ]
+            );
         }
     }
 }
@@ -845,7 +858,8 @@ async fn r4_in_a_namespace_being_deleted_cleanup_is_the_report_pvc_then_our_fina
 async fn nothing_is_made_in_a_namespace_being_deleted() {
     // Its Jobs deleted by the namespace controller before the restore itself: not a
     // request to resume, and no request at all.
-    for finalizers in [json!(["kafkabackup.com/cleanup"]), json!([])] {
+    // (Our finalizer is removed there too: see the test above.)
+    for finalizers in [json!(["example.com/keep-me"]), json!([])] {
         let mut live = restore();
         live["metadata"]["finalizers"] = finalizers;
         let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();

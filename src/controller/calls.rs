@@ -7,7 +7,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, P
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use crate::constants::FIELD_MANAGER;
+use crate::constants::{FIELD_MANAGER, FINALIZER};
 use crate::controller::error::{Call, Error, Result};
 use crate::controller::metrics::ControllerMetrics;
 use crate::controller::ownership;
@@ -84,6 +84,51 @@ where
     )
     .await?;
     Ok(())
+}
+
+/// Removes our finalizer from `resource`, if it has it, by a JSON patch that tests it is
+/// still where it was read (so no other finalizer is taken out by a concurrent change),
+/// as kube's finalizer helper does for a deleted object. An object gone already is no
+/// error.
+pub(crate) async fn remove_finalizer<K>(
+    metrics: &ControllerMetrics,
+    api: &Api<K>,
+    resource: &K,
+) -> Result<()>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let Some(index) = resource
+        .meta()
+        .finalizers
+        .iter()
+        .flatten()
+        .position(|f| f == FINALIZER)
+    else {
+        return Ok(());
+    };
+    let index = index.to_string();
+    let path = json_patch::jsonptr::PointerBuf::from_tokens(["metadata", "finalizers", &index]);
+    let patch = json_patch::Patch(vec![
+        json_patch::PatchOperation::Test(json_patch::TestOperation {
+            path: path.clone(),
+            value: json!(FINALIZER),
+        }),
+        json_patch::PatchOperation::Remove(json_patch::RemoveOperation { path }),
+    ]);
+    let name = resource.meta().name.clone().unwrap_or_default();
+    match write(
+        metrics,
+        Call::on::<K>("remove the finalizer of", &name),
+        api.patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch)),
+    )
+    .await
+    {
+        // Gone already: nothing holds it any more.
+        Err(e) if e.status_code() == Some(404) => Ok(()),
+        other => other.map(|_| ()),
+    }
 }
 
 /// Server-side apply of the labels the operator keeps on one of our resources; labels

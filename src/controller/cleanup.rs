@@ -13,7 +13,7 @@ use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::constants::FINALIZER;
-use crate::controller::calls::{delete, delete_owned};
+use crate::controller::calls::{delete, delete_owned, remove_finalizer};
 use crate::controller::error::{Error, Result};
 use crate::controller::names;
 use crate::controller::{Context, ownership, restore_children};
@@ -42,17 +42,24 @@ where
     let namespace = resource.namespace().unwrap_or_default();
     let uid = resource.meta().uid.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    // In a namespace being deleted everything goes with it: nothing is made there; a
-    // restore's report PVCs are deleted at once, before the restore is (see
-    // `cleanup_restore`), and a deleted resource's cleanup is then the removal of our
-    // finalizer. Deleting a namespace with thousands of restores so costs two requests
-    // per restore.
+    // In a namespace being deleted everything goes with it: nothing is made there; as
+    // soon as the namespace is marked, a restore's report PVCs are deleted (see
+    // `cleanup_restore`) and then our finalizer is removed, before the namespace
+    // controller comes to the restores (the namespace can only go on to be deleted, and
+    // nothing can be made in it any more). A deleted resource's cleanup there is the
+    // removal of our finalizer. Deleting a namespace with thousands of restores so costs
+    // two requests per restore, all at its start.
     let terminating = ctx.caches.namespace_terminating(&namespace);
     let result = if terminating && resource.meta().deletion_timestamp.is_none() {
         tracing::debug!(%namespace, "the namespace is being deleted; nothing is made");
         if is_restore {
             let uid = resource.meta().uid.as_deref();
-            cleanup_restore(ctx, &namespace, &resource.name_any(), uid, true).await
+            match cleanup_restore(ctx, &namespace, &resource.name_any(), uid, true).await {
+                Ok(_) => remove_finalizer(&ctx.metrics, &api, resource.as_ref())
+                    .await
+                    .map(|()| Action::await_change()),
+                Err(error) => Err(error),
+            }
         } else {
             Ok(Action::await_change())
         }
