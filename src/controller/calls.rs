@@ -89,12 +89,12 @@ where
 /// Removes our finalizer from `resource`, if it has it, by a JSON patch that tests it is
 /// still where it was read (so no other finalizer is taken out by a concurrent change),
 /// as kube's finalizer helper does for a deleted object. An object gone already is no
-/// error.
+/// error. Returns whether a patch was sent.
 pub(crate) async fn remove_finalizer<K>(
     metrics: &ControllerMetrics,
     api: &Api<K>,
     resource: &K,
-) -> Result<()>
+) -> Result<bool>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
@@ -106,7 +106,7 @@ where
         .flatten()
         .position(|f| f == FINALIZER)
     else {
-        return Ok(());
+        return Ok(false);
     };
     let index = index.to_string();
     let path = json_patch::jsonptr::PointerBuf::from_tokens(["metadata", "finalizers", &index]);
@@ -126,8 +126,8 @@ where
     .await
     {
         // Gone already: nothing holds it any more.
-        Err(e) if e.status_code() == Some(404) => Ok(()),
-        other => other.map(|_| ()),
+        Err(e) if e.status_code() == Some(404) => Ok(true),
+        other => other.map(|_| true),
     }
 }
 

@@ -50,23 +50,31 @@ where
     // removal of our finalizer. Deleting a namespace with thousands of restores so costs
     // two requests per restore, all at its start.
     let terminating = ctx.caches.namespace_terminating(&namespace);
-    let result = if terminating && resource.meta().deletion_timestamp.is_none() {
+    let result = if ctx.own_writes.is_behind(resource.as_ref()) {
+        // The event of the operator's own write will reconcile it (see `OwnWrites`).
+        tracing::debug!(%namespace, "the cache is behind the operator's last write");
+        Ok(Action::await_change())
+    } else if terminating && resource.meta().deletion_timestamp.is_none() {
         tracing::debug!(%namespace, "the namespace is being deleted; nothing is made");
         if is_restore {
             let uid = resource.meta().uid.as_deref();
             match cleanup_restore(ctx, &namespace, &resource.name_any(), uid, true).await {
-                Ok(_) => remove_finalizer(&ctx.metrics, &api, resource.as_ref())
-                    .await
-                    .map(|()| Action::await_change()),
+                Ok(_) => match remove_finalizer(&ctx.metrics, &api, resource.as_ref()).await {
+                    Ok(removed) => {
+                        if removed {
+                            // A reconcile of the version read (the cache behind) would
+                            // find our finalizer and fail to remove it again.
+                            ctx.own_writes.wrote(resource.as_ref(), &[]);
+                        }
+                        Ok(Action::await_change())
+                    }
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             }
         } else {
             Ok(Action::await_change())
         }
-    } else if ctx.own_writes.is_behind(resource.as_ref()) {
-        // The event of the operator's own write will reconcile it (see `OwnWrites`).
-        tracing::debug!(%namespace, "the cache is behind the operator's last write");
-        Ok(Action::await_change())
     } else {
         let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {

@@ -57,16 +57,19 @@ impl Burst {
 }
 
 /// Whether the first status of `restore`, whose Job is claimed, waits: it has none yet,
-/// it was created less than [`MAX_WAIT`] before `now`, and more restores than run at
-/// once wait for a first reconcile to write to them. A status that waits is written
-/// when the burst ends, or [`MAX_WAIT`] after the restore's creation at the latest (the
-/// `Action` to return then is `retry`).
+/// it was created less than [`MAX_WAIT`] before `now`, and a burst is on. A burst
+/// begins when more restores than run at once wait for a first reconcile to write to
+/// them, and ends when none does (so the last few are not queued behind the statuses
+/// that waited). A status that waits is written when the burst ends, or [`MAX_WAIT`]
+/// after the restore's creation at the latest (the `Action` to return then is `retry`).
 pub(crate) fn first_status_waits(ctx: &Context, restore: &KafkaRestore, now: Timestamp) -> bool {
     let burst = &ctx.burst;
     if burst.threshold == 0 || has_conditions(restore) || !recent(restore, now) {
         return false;
     }
-    if untouched_restores(&ctx.caches, now, burst.threshold + 1) > burst.threshold {
+    let untouched = untouched_restores(&ctx.caches, now, burst.threshold + 1);
+    let on = burst.waiting.load(Ordering::Relaxed);
+    if untouched > burst.threshold || (on && untouched > 0) {
         burst.waiting.store(true, Ordering::Relaxed);
         return true;
     }
@@ -235,11 +238,21 @@ mod tests {
         let later = now + jiff::SignedDuration::from_secs(121);
         assert!(!first_status_waits(&ctx, &claimed, later));
         assert!(first_status_waits(&ctx, &claimed, now));
-        // Two of them claimed: the burst is over, and said so once.
-        for mut other in others.into_iter().take(2) {
+        // Two of them claimed: no burst would begin with one left, but this one lasts
+        // until none is left, and its end is said once.
+        let mut others = others.into_iter().map(|mut other| {
             other
                 .labels_mut()
                 .insert(LABEL_RESTORE_JOB_NAME.into(), "job".into());
+            other
+        });
+        for other in others.by_ref().take(2) {
+            writer.apply_watcher_event(&watcher::Event::Apply(other));
+        }
+        assert!(first_status_waits(&ctx, &claimed, now));
+        let none = tokio::time::timeout(Duration::from_millis(100), ends.next()).await;
+        assert!(none.is_err(), "not over yet");
+        for other in others {
             writer.apply_watcher_event(&watcher::Event::Apply(other));
         }
         assert!(!first_status_waits(&ctx, &claimed, now));
