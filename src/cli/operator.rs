@@ -61,9 +61,11 @@ pub struct ControllerArgs {
     /// The default is what `benches/api_load.sh` found, on a control plane of two cores
     /// shared with the operator, to slow another client at most 1.5 times while 2,000
     /// restores start at once and still give every one its Job within a minute of the
-    /// last (their first status follows their Jobs, see `restore::burst`): 75 slowed it
-    /// 1.4 to 1.9 times, 40 left the last Jobs 171 s behind.
-    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 60)]
+    /// last (their first status follows their Jobs, see `restore::burst`, so a Job costs
+    /// three requests): 70 slowed it 1.24 times and made the last Job 45 s after the
+    /// apply; 60 left the last Jobs up to 66 s behind a fast apply (20 Jobs a second);
+    /// 40 left them 171 s behind. Before the burst rule, 75 slowed it 1.4 to 1.9 times.
+    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 70)]
     kube_api_qps: u32,
 }
 
