@@ -56,25 +56,19 @@ where
         Ok(Action::await_change())
     } else if terminating && resource.meta().deletion_timestamp.is_none() {
         tracing::debug!(%namespace, "the namespace is being deleted; nothing is made");
-        if is_restore {
-            let uid = resource.meta().uid.as_deref();
-            match cleanup_restore(ctx, &namespace, &resource.name_any(), uid, true).await {
-                Ok(_) => match remove_finalizer(&ctx.metrics, &api, resource.as_ref()).await {
-                    Ok(removed) => {
-                        if removed {
-                            // A reconcile of the version read (the cache behind) would
-                            // find our finalizer and fail to remove it again.
-                            ctx.own_writes.wrote(resource.as_ref(), &[]);
-                        }
-                        Ok(Action::await_change())
-                    }
-                    Err(error) => Err(error),
-                },
-                Err(error) => Err(error),
+        async {
+            if is_restore {
+                let uid = resource.meta().uid.as_deref();
+                cleanup_restore(ctx, &namespace, &resource.name_any(), uid, true).await?;
+                if remove_finalizer(&ctx.metrics, &api, resource.as_ref()).await? {
+                    // A reconcile of the version read (the cache behind) would find our
+                    // finalizer and fail to remove it again.
+                    ctx.own_writes.wrote(resource.as_ref(), &[]);
+                }
             }
-        } else {
             Ok(Action::await_change())
         }
+        .await
     } else {
         let result = finalizer(&api, FINALIZER, resource, |event| async {
         match event {

@@ -92,8 +92,9 @@ where
 }
 
 /// The restores to reconcile when `namespace` changes: all of its restores once it is
-/// being deleted, none otherwise. Their report PVCs are then deleted at once (see
-/// `cleanup_restore`), before the namespace controller marks the restores themselves.
+/// being deleted, none otherwise. Their report PVCs are then deleted and our finalizer
+/// removed at once (see `with_cleanup`), before the namespace controller comes to the
+/// restores themselves.
 pub fn restores_in_deleted_namespace(
     restores: &reflector::Store<KafkaRestore>,
     namespace: &PartialObjectMeta<Namespace>,

@@ -82,10 +82,7 @@ pub(crate) fn first_status_waits(ctx: &Context, restore: &KafkaRestore, now: Tim
 /// When a restore whose first status waits is reconciled again at the latest: when it
 /// is [`MAX_WAIT`] old (its Job's events and the end of the burst reconcile it sooner).
 pub(crate) fn retry(restore: &KafkaRestore, now: Timestamp) -> kube::runtime::controller::Action {
-    let age = restore
-        .creation_timestamp()
-        .map(|created| now.duration_since(created.0).unsigned_abs())
-        .unwrap_or_default();
+    let age = age(restore, now).unwrap_or_default();
     kube::runtime::controller::Action::requeue(
         MAX_WAIT.saturating_sub(age).max(Duration::from_secs(1)),
     )
@@ -99,11 +96,16 @@ fn has_conditions(restore: &KafkaRestore) -> bool {
         .is_some_and(|s| !s.conditions.is_empty())
 }
 
-/// Whether `restore` was created less than [`MAX_WAIT`] before `now`.
-fn recent(restore: &KafkaRestore, now: Timestamp) -> bool {
+/// How long before `now` `restore` was created, if the API said when.
+fn age(restore: &KafkaRestore, now: Timestamp) -> Option<Duration> {
     restore
         .creation_timestamp()
-        .is_some_and(|created| now.duration_since(created.0).unsigned_abs() < MAX_WAIT)
+        .map(|created| now.duration_since(created.0).unsigned_abs())
+}
+
+/// Whether `restore` was created less than [`MAX_WAIT`] before `now`.
+fn recent(restore: &KafkaRestore, now: Timestamp) -> bool {
+    age(restore, now).is_some_and(|age| age < MAX_WAIT)
 }
 
 /// The restores in the cache that no reconcile has written to yet (no status condition,
