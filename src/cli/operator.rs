@@ -18,7 +18,7 @@ use crate::cluster;
 use crate::controller::build::JobDefaults;
 use crate::controller::health::{Health, Phase};
 use crate::controller::metrics::ControllerMetrics;
-use crate::controller::{LeaderElection, Scope, run_with_leader_election};
+use crate::controller::{LeaderElection, Limits, Scope, run_with_leader_election};
 use crate::supervise::{Supervisor, TaskResult};
 
 #[derive(Args, Debug, Clone)]
@@ -241,7 +241,10 @@ async fn run_controller(
                 Some(namespace) => Scope::Namespace(namespace.clone()),
                 None => Scope::Cluster,
             },
-            args.max_concurrent_reconciles,
+            Limits {
+                concurrency: args.max_concurrent_reconciles,
+                requests_per_second: args.kube_api_qps,
+            },
             health.clone(),
             stop.clone(),
         )

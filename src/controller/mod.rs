@@ -182,17 +182,28 @@ pub struct Context {
     pub burst: restore::burst::Burst,
 }
 
+/// How hard the controllers may press on the API server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Reconciles that run at the same time, per kind (`0`: no bound).
+    pub concurrency: u16,
+    /// The requests a second the controllers' client sends at most (see
+    /// [`crate::cluster::connect`]; `0`: no limit).
+    pub requests_per_second: u32,
+}
+
 impl Context {
-    /// The context of controllers that run at most `concurrency` reconciles at a time
-    /// each (`0`: no bound); starts the task that writes their Events (see `events`).
+    /// The context of controllers within `limits`; starts the task that writes their
+    /// Events (see `events`).
     pub fn new(
         client: Client,
         caches: Caches,
         defaults: JobDefaults,
         metrics: ControllerMetrics,
         instance: String,
-        concurrency: u16,
+        limits: Limits,
     ) -> Self {
+        let concurrency = limits.concurrency;
         let recorder = Recorder::new(
             client.clone(),
             Reporter {
@@ -209,7 +220,7 @@ impl Context {
             events,
             failures: Default::default(),
             own_writes: Default::default(),
-            burst: restore::burst::Burst::new(usize::from(concurrency)),
+            burst: restore::burst::Burst::new(usize::from(concurrency), limits.requests_per_second),
         }
     }
 }

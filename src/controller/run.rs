@@ -18,7 +18,7 @@ use crate::controller::build::JobDefaults;
 use crate::controller::cached_job::CachedJob;
 use crate::controller::error::{Result, error_policy};
 use crate::controller::metrics::ControllerMetrics;
-use crate::controller::{Caches, Context};
+use crate::controller::{Caches, Context, Limits};
 use crate::controller::{health, names, reconcile_backup, reconcile_restore};
 
 /// Drops from a cached KafkaRestore or KafkaBackup what no reconcile reads: the
@@ -143,8 +143,8 @@ impl Scope {
     }
 }
 
-/// Runs both controllers on the resources in `scope` until `stop` completes, each with
-/// at most `concurrency` reconciles at a time (0: unbounded).
+/// Runs both controllers on the resources in `scope` until `stop` completes, within
+/// `limits`.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_controllers(
     client: Client,
@@ -152,7 +152,7 @@ pub async fn run_controllers(
     metrics: ControllerMetrics,
     instance: String,
     scope: Scope,
-    concurrency: u16,
+    limits: Limits,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let managed_selector = format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGED_BY);
@@ -251,14 +251,14 @@ pub async fn run_controllers(
         defaults,
         metrics,
         instance,
-        concurrency,
+        limits,
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let config = controller::Config::default().concurrency(concurrency);
+    let config = controller::Config::default().concurrency(limits.concurrency);
     let namespace_stream = namespace_stream
         .inspect(|event| {
             if let Err(error) = event {
@@ -337,7 +337,7 @@ pub async fn run_with_leader_election(
     metrics: ControllerMetrics,
     election: LeaderElection,
     scope: Scope,
-    concurrency: u16,
+    limits: Limits,
     health: health::Health,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), kube_lease_manager::LeaseManagerError> {
@@ -362,7 +362,7 @@ pub async fn run_with_leader_election(
         health.set(health::Phase::Leading);
         let mut lost = leader.clone();
         let mut stop = shutdown.clone();
-        run_controllers(clients.api.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), concurrency, async move {
+        run_controllers(clients.api.clone(), defaults.clone(), metrics.clone(), election.identity.clone(), scope.clone(), limits, async move {
             tokio::select! {
                 _ = lost.wait_for(|is_leader| !*is_leader) => tracing::warn!("lost the lease; stopping the controllers"),
                 _ = stop.wait_for(|stop| *stop) => {}

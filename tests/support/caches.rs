@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kafka_backup_operator::api::{KafkaBackup, KafkaRestore};
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
-use kafka_backup_operator::controller::{Caches, Context};
+use kafka_backup_operator::controller::{Caches, Context, Limits};
 use kube::core::PartialObjectMeta;
 use kube::core::PartialObjectMetaExt;
 use kube::runtime::{reflector, watcher};
@@ -92,6 +92,9 @@ pub fn context_counting(
         },
         metrics,
         "test".into(),
-        8,
+        Limits {
+            concurrency: 8,
+            requests_per_second: 0,
+        },
     ))
 }

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Namespace, Node};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kafka_backup_operator::controller::build::JobDefaults;
 use kafka_backup_operator::controller::metrics::ControllerMetrics;
-use kafka_backup_operator::controller::{Scope, run_controllers};
+use kafka_backup_operator::controller::{Limits, Scope, run_controllers};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -155,7 +155,10 @@ impl TestNamespace {
             metrics,
             instance.to_string(),
             Scope::Namespace(self.name.clone()),
-            8,
+            Limits {
+                concurrency: 8,
+                requests_per_second: 0,
+            },
             async {
                 let _ = stopped.await;
             },

@@ -6,9 +6,15 @@
 //! A restore never waits longer than [`MAX_WAIT`] after its creation, and outside a
 //! burst nothing waits. When a burst is over, every restore is reconciled once (see
 //! [`Burst::ends`]): the waiting ones write their status then.
+//!
+//! While the restores of a burst are still being created (more than run at once created
+//! in the last [`ARRIVAL_WINDOW`]), their Jobs are made at a quarter of the request rate
+//! (see [`wait_for_arrivals`]): the client creating them (`kubectl apply`, a GitOps
+//! sync) then shares the API server with the operator's Job traffic only a little, and
+//! the Jobs follow at the full rate once it is done.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::Stream;
@@ -24,6 +30,15 @@ use crate::controller::{Caches, Context, is_paused};
 /// How long after its creation a restore's first status may wait at most.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(120);
 
+/// Restores created this recently are still arriving.
+const ARRIVAL_WINDOW: Duration = Duration::from_secs(3);
+
+/// While restores arrive, their Jobs take one part in this many of the request rate.
+const ARRIVAL_SHARE: u32 = 4;
+
+/// The requests a restore's Job costs in a burst: claim, PVC, Job.
+const REQUESTS_PER_JOB: u32 = 3;
+
 /// Where bursts of new restores are told apart, and their end announced.
 #[derive(Debug)]
 pub struct Burst {
@@ -33,16 +48,26 @@ pub struct Burst {
     waiting: AtomicBool,
     /// Notified at the end of a burst in which a status waited.
     over: Arc<Notify>,
+    /// The time between two Jobs while restores arrive (`None`: no pacing).
+    arrival_gap: Option<Duration>,
+    /// When the next Job may be made while restores arrive.
+    next_turn: Mutex<tokio::time::Instant>,
 }
 
 impl Burst {
     /// Bursts of more untouched restores than `threshold` (the reconciles that run at
-    /// once; `0`: none).
-    pub fn new(threshold: usize) -> Self {
+    /// once; `0`: none), by controllers that send at most `requests_per_second` (`0`:
+    /// no limit, and then no pacing while restores arrive).
+    pub fn new(threshold: usize, requests_per_second: u32) -> Self {
+        let arrival_gap = (threshold > 0 && requests_per_second > 0).then(|| {
+            Duration::from_secs(u64::from(REQUESTS_PER_JOB * ARRIVAL_SHARE)) / requests_per_second
+        });
         Self {
             threshold,
             waiting: AtomicBool::new(false),
             over: Arc::new(Notify::new()),
+            arrival_gap,
+            next_turn: Mutex::new(tokio::time::Instant::now()),
         }
     }
 
@@ -86,6 +111,46 @@ pub(crate) fn retry(restore: &KafkaRestore, now: Timestamp) -> kube::runtime::co
     kube::runtime::controller::Action::requeue(
         MAX_WAIT.saturating_sub(age).max(Duration::from_secs(1)),
     )
+}
+
+/// Waits for the turn of `restore` while restores are created in bulk, if no reconcile
+/// has written to it yet: turns come at a quarter of the request rate, so about a
+/// quarter of the controller's requests compete with the client creating them. Returns
+/// at once when restores do not arrive, or when `restore` has a status or a claimed Job.
+pub(crate) async fn wait_for_arrivals(ctx: &Context, restore: &KafkaRestore, now: Timestamp) {
+    let burst = &ctx.burst;
+    let Some(gap) = burst.arrival_gap else {
+        return;
+    };
+    if has_conditions(restore)
+        || restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
+        || !arriving(&ctx.caches, now, burst.threshold)
+    {
+        return;
+    }
+    let turn = {
+        let mut next = burst
+            .next_turn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let turn = (*next).max(tokio::time::Instant::now());
+        *next = turn + gap;
+        turn
+    };
+    tokio::time::sleep_until(turn).await;
+}
+
+/// Whether more than `threshold` restores in the cache were created in the last
+/// [`ARRIVAL_WINDOW`] before `now` (creation times are whole seconds).
+fn arriving(caches: &Caches, now: Timestamp, threshold: usize) -> bool {
+    caches
+        .restores
+        .state()
+        .iter()
+        .filter(|restore| age(restore, now).is_some_and(|age| age < ARRIVAL_WINDOW))
+        .take(threshold + 1)
+        .count()
+        > threshold
 }
 
 /// Whether `restore` has a status with conditions: every reconcile's first status has.
@@ -196,17 +261,9 @@ mod tests {
         assert_eq!(untouched_restores(&caches, now, 0), 0);
     }
 
-    #[tokio::test]
-    async fn a_status_waits_while_the_burst_lasts_and_its_end_is_announced_once() {
-        use futures::StreamExt;
-        let now = Timestamp::now();
-        let (restores, mut writer) = reflector::store();
-        let others: Vec<KafkaRestore> = (0..3)
-            .map(|i| restore(&format!("r{i}"), "kafka", now))
-            .collect();
-        for other in &others {
-            writer.apply_watcher_event(&watcher::Event::Apply(other.clone()));
-        }
+    /// The context of controllers running 2 reconciles at once, sending at most
+    /// `requests_per_second`, with `restores` in the cache; no request gets an answer.
+    fn context(restores: reflector::Store<KafkaRestore>, requests_per_second: u32) -> Context {
         let caches = Caches {
             restore_jobs: reflector::store().0,
             pvcs: reflector::store().0,
@@ -218,7 +275,7 @@ mod tests {
             http::Request<kube::client::Body>,
             http::Response<kube::client::Body>,
         >();
-        let ctx = Context::new(
+        Context::new(
             kube::Client::new(service, "default"),
             caches,
             crate::controller::build::JobDefaults {
@@ -226,8 +283,90 @@ mod tests {
             },
             crate::controller::metrics::ControllerMetrics::register(&mut Default::default()),
             "test".into(),
-            2,
+            crate::controller::Limits {
+                concurrency: 2,
+                requests_per_second,
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn while_restores_arrive_new_ones_take_turns_at_a_quarter_of_the_rate() {
+        use tokio::time::Instant;
+        let now = Timestamp::now();
+        let (restores, mut writer) = reflector::store();
+        for i in 0..3 {
+            writer.apply_watcher_event(&watcher::Event::Apply(restore(
+                &format!("r{i}"),
+                "kafka",
+                now,
+            )));
+        }
+        // 12 requests a second: a quarter is a Job (3 requests) a second.
+        let ctx = context(restores, 12);
+        let new = restore("new", "kafka", now);
+        let start = Instant::now();
+        let mut turns = Vec::new();
+        for _ in 0..3 {
+            wait_for_arrivals(&ctx, &new, now).await;
+            turns.push(start.elapsed());
+        }
+        assert_eq!(
+            turns,
+            [0, 1, 2].map(Duration::from_secs),
+            "three restores arrived in the last 3 s, more than the 2 reconciles at once"
         );
+        // A claimed restore does not wait, nor does any once the restores stopped
+        // arriving 3 s ago.
+        let mut claimed = new.clone();
+        claimed
+            .labels_mut()
+            .insert(LABEL_RESTORE_JOB_NAME.into(), "new-restore-1".into());
+        let before = Instant::now();
+        wait_for_arrivals(&ctx, &claimed, now).await;
+        let later = now + jiff::SignedDuration::from_secs(3);
+        wait_for_arrivals(&ctx, &new, later).await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+        // Two recent restores are not more than run at once: no wait either.
+        let (restores, mut writer) = reflector::store();
+        for i in 0..2 {
+            writer.apply_watcher_event(&watcher::Event::Apply(restore(
+                &format!("r{i}"),
+                "kafka",
+                now,
+            )));
+        }
+        let ctx = context(restores, 12);
+        wait_for_arrivals(&ctx, &new, now).await;
+        wait_for_arrivals(&ctx, &new, now).await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+        // Without a request rate there is nothing to share.
+        let (restores, mut writer) = reflector::store();
+        for i in 0..3 {
+            writer.apply_watcher_event(&watcher::Event::Apply(restore(
+                &format!("r{i}"),
+                "kafka",
+                now,
+            )));
+        }
+        let ctx = context(restores, 0);
+        wait_for_arrivals(&ctx, &new, now).await;
+        wait_for_arrivals(&ctx, &new, now).await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_status_waits_while_the_burst_lasts_and_its_end_is_announced_once() {
+        use futures::StreamExt;
+        let now = Timestamp::now();
+        let (restores, mut writer) = reflector::store();
+        let others: Vec<KafkaRestore> = (0..3)
+            .map(|i| restore(&format!("r{i}"), "kafka", now))
+            .collect();
+        for other in &others {
+            writer.apply_watcher_event(&watcher::Event::Apply(other.clone()));
+        }
+        let ctx = context(restores, 0);
         let mut ends = Box::pin(ctx.burst.ends());
         let claimed = restore("claimed", "kafka", now);
         // Three untouched restores, more than the 2 reconciles that run at once.

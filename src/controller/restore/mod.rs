@@ -53,6 +53,8 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
         let plan = plan::invalid_spec_plan(restore, review.denial_message(), now());
         return apply_plan(ctx, restore, plan).await;
     }
+    // While restores are created in bulk, a new one waits for its turn (see `burst`).
+    burst::wait_for_arrivals(ctx, restore, now().0).await;
     let observation = observe(ctx, restore).await?;
     let plan = plan_restore(&observation)?;
     // R1: the cache may be stale. A Job is only made, or a suspended one resumed, when a
