@@ -58,14 +58,14 @@ pub struct ControllerArgs {
     max_concurrent_reconciles: u16,
     /// Requests a second the controllers may send to the API server, with a burst of as
     /// many (0: no limit). The leader election Lease is renewed outside this limit.
-    /// The default is what `benches/api_load.sh` found, on a control plane of two cores
-    /// shared with the operator, to slow another client at most 1.5 times while 2,000
-    /// restores start at once and still give every one its Job within a minute of the
-    /// last (their first status follows their Jobs, see `restore::burst`, so a Job costs
-    /// three requests): 70 slowed it 1.24 times and made the last Job 45 s after the
-    /// apply; 60 left the last Jobs up to 66 s behind a fast apply (20 Jobs a second);
-    /// 40 left them 171 s behind. Before the burst rule, 75 slowed it 1.4 to 1.9 times.
-    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 70)]
+    /// While restores are created in bulk, their Jobs take a quarter of it (see
+    /// `restore::burst`). The default is what `benches/api_load.sh` found, on a control
+    /// plane of two cores shared with the operator, while 2,000 restores are applied
+    /// from one file: at 120 the apply took 1.09 times as long as with no operator (10
+    /// Jobs a second during it), and every restore had its Job 45.6 s after it (40 Jobs
+    /// a second, three requests each). Without the quarter, 70 slowed the apply 1.24 to
+    /// 1.93 times and 60 left the last Jobs 66 s behind a fast apply.
+    #[arg(long, env = "KAFKA_BACKUP_KUBE_API_QPS", default_value_t = 120)]
     kube_api_qps: u32,
 }
 
