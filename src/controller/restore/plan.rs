@@ -258,7 +258,14 @@ pub fn plan_restore(observed: &RestoreObservation<'_>) -> Result<RestorePlan, bu
         ];
     } else if let Some(job) = current_job {
         if attempt_status.start_time.is_none() {
-            attempt_status.start_time = job.status.as_ref().and_then(|s| s.start_time.clone());
+            // A status first written after the Job was made (in a burst) says when the
+            // Job was made until the job controller starts it, as a status written with
+            // the Job does; the job controller's start does not rewrite it.
+            attempt_status.start_time = job
+                .status
+                .as_ref()
+                .and_then(|s| s.start_time.clone())
+                .or_else(|| job.metadata.creation_timestamp.clone());
         }
         let suspended = job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false);
         match job_state(job) {

@@ -401,6 +401,27 @@ fn r1_lost_status_write_adopts_the_existing_job() {
 }
 
 #[test]
+fn a_first_status_written_after_its_job_keeps_when_the_job_was_made() {
+    // In a burst the first status follows the Job, which the job controller may not
+    // have started yet: the status says when the Job was made, and its start, when the
+    // job controller records it, is no reason to write the status again.
+    let mut made = job(1, None);
+    made.metadata.creation_timestamp = Some(at(50));
+    made.status = Some(Default::default());
+    let first = Case::new(KafkaRestore::test())
+        .jobs(vec![made.clone()])
+        .plan();
+    assert_eq!(
+        first.status.restore.as_ref().unwrap().start_time,
+        Some(at(50))
+    );
+    let mut written = KafkaRestore::test();
+    written.status = Some(first.status.clone());
+    let started = Case::new(written).jobs(vec![job(1, None)]).plan();
+    assert_eq!(started.status, first.status);
+}
+
+#[test]
 fn missing_backup_or_cluster_blocks_with_a_reason() {
     let mut case = Case::new(KafkaRestore::test());
     case.backup = Err(Blocker {
