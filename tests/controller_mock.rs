@@ -1071,6 +1071,55 @@ fn untouched_restores(n: usize, created: &str) -> Vec<KafkaRestore> {
         .collect()
 }
 
+#[tokio::test(start_paused = true)]
+async fn while_restores_arrive_in_bulk_a_new_ones_job_waits_its_turn() {
+    let created = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut new = restore();
+    new["metadata"]["creationTimestamp"] = json!(created);
+    // Nine restores created in the last 3 s, more than the 8 reconciles that run at
+    // once: at 120 requests a second, a Job (3 requests) every 0.1 s.
+    let mut script = Vec::new();
+    for _ in 0..3 {
+        script.extend(first_reconcile_until_job((StatusCode::CREATED, json!({}))));
+    }
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let server = tokio::spawn(serve(handle, script));
+    let mut cached = cached_backup();
+    cached.restores = untouched_restores(9, &created);
+    let ctx = context_within(
+        client,
+        cached,
+        &mut Default::default(),
+        kafka_backup_operator::controller::Limits {
+            concurrency: 8,
+            requests_per_second: 120,
+        },
+    );
+    let start = tokio::time::Instant::now();
+    let mut turns = Vec::new();
+    for version in ["10", "20", "30"] {
+        // A version the operator's writes did not pass through, so each is reconciled.
+        new["metadata"]["resourceVersion"] = json!(version);
+        reconcile_restore(
+            Arc::new(serde_json::from_value(new.clone()).unwrap()),
+            ctx.clone(),
+        )
+        .await
+        .expect("claim, PVC, Job");
+        turns.push(start.elapsed());
+    }
+    assert_eq!(
+        turns,
+        [0, 100, 200].map(std::time::Duration::from_millis),
+        "one Job every 0.1 s while the restores arrive"
+    );
+    drop(ctx);
+    assert_eq!(server.await.unwrap().len(), 9);
+}
+
 #[tokio::test]
 async fn in_a_burst_of_new_restores_their_jobs_come_first_and_a_first_status_waits() {
     let created = jiff::Timestamp::now()

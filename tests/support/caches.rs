@@ -57,11 +57,28 @@ pub fn context(client: kube::Client, cached: Cached) -> Arc<Context> {
     )
 }
 
+/// The controllers' limits in tests: 8 reconciles at once, as the operator's default,
+/// and no request rate (the mocked API answers at once).
+pub const LIMITS: Limits = Limits {
+    concurrency: 8,
+    requests_per_second: 0,
+};
+
 /// A context whose metrics are registered in `registry`, to read them back.
 pub fn context_counting(
     client: kube::Client,
     cached: Cached,
     registry: &mut prometheus_client::registry::Registry,
+) -> Arc<Context> {
+    context_within(client, cached, registry, LIMITS)
+}
+
+/// A context of controllers within `limits`.
+pub fn context_within(
+    client: kube::Client,
+    cached: Cached,
+    registry: &mut prometheus_client::registry::Registry,
+    limits: Limits,
 ) -> Arc<Context> {
     let metrics = ControllerMetrics::register(registry);
     let caches = Caches {
@@ -92,9 +109,6 @@ pub fn context_counting(
         },
         metrics,
         "test".into(),
-        Limits {
-            concurrency: 8,
-            requests_per_second: 0,
-        },
+        limits,
     ))
 }
