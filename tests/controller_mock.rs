@@ -1071,13 +1071,22 @@ fn untouched_restores(n: usize, created: &str) -> Vec<KafkaRestore> {
         .collect()
 }
 
-#[tokio::test(start_paused = true)]
-async fn while_restores_arrive_in_bulk_a_new_ones_job_waits_its_turn() {
-    let created = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
+/// `time` as the API writes a creationTimestamp (whole seconds).
+fn api_time(time: jiff::Timestamp) -> String {
+    time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The restore, created now, and when.
+fn restore_created_now() -> (String, Value) {
+    let created = api_time(jiff::Timestamp::now());
     let mut new = restore();
     new["metadata"]["creationTimestamp"] = json!(created);
+    (created, new)
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_restores_arrive_in_bulk_a_new_ones_job_waits_its_turn() {
+    let (created, mut new) = restore_created_now();
     // Nine restores created in the last 3 s, more than the 8 reconciles that run at
     // once: at 120 requests a second, a Job (3 requests) every 0.1 s.
     let mut script = Vec::new();
@@ -1122,11 +1131,7 @@ async fn while_restores_arrive_in_bulk_a_new_ones_job_waits_its_turn() {
 
 #[tokio::test]
 async fn in_a_burst_of_new_restores_their_jobs_come_first_and_a_first_status_waits() {
-    let created = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let mut new = restore();
-    new["metadata"]["creationTimestamp"] = json!(created);
+    let (created, new) = restore_created_now();
     // Nine restores no reconcile has written to: more than the 8 reconciles that run at
     // once. The new one is claimed and gets its PVC and Job; its status waits.
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
@@ -1160,8 +1165,7 @@ async fn in_a_burst_of_new_restores_their_jobs_come_first_and_a_first_status_wai
     });
     let mut job = child("Job", "restore-orders-restore-1", "KafkaRestore", "uid-r");
     job["metadata"]["labels"]["kafkabackup.com/attempt"] = json!("1");
-    let old = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(121);
-    let old = old.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let old = api_time(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(121));
     for (job_cached, others_claimed, age, script) in [
         (true, false, &created, vec![]),
         (false, false, &created, vec![]),

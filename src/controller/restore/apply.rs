@@ -16,7 +16,6 @@ use kube::runtime::events::EventType;
 use serde_json::json;
 
 use crate::api::{KafkaRestore, KafkaRestoreStatus};
-use crate::constants::LABEL_RESTORE_JOB_NAME;
 use crate::controller::Context;
 use crate::controller::calls::{Creation, apply_labels, create_or_adopt, merge_patch};
 use crate::controller::error::Result;
@@ -126,7 +125,7 @@ pub(crate) async fn apply_plan(
             ),
         );
     }
-    let job_claimed = claimed || restore.labels().contains_key(LABEL_RESTORE_JOB_NAME);
+    let job_claimed = claimed || burst::has_claim(restore);
     let now = now().0;
     if job_claimed && burst::first_status_waits(ctx, restore, now) {
         tracing::debug!(restore = %name, "a burst of new restores: the first status waits for their Jobs");

@@ -122,10 +122,7 @@ pub(crate) async fn wait_for_arrivals(ctx: &Context, restore: &KafkaRestore, now
     let Some(gap) = burst.arrival_gap else {
         return;
     };
-    if has_conditions(restore)
-        || restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
-        || !arriving(&ctx.caches, now, burst.threshold)
-    {
+    if !untouched(restore) || !arriving(&ctx.caches, now, burst.threshold) {
         return;
     }
     let turn = {
@@ -151,6 +148,16 @@ fn arriving(caches: &Caches, now: Timestamp, threshold: usize) -> bool {
         .take(threshold + 1)
         .count()
         > threshold
+}
+
+/// Whether a reconcile claimed a Job for `restore`: the claim label names it.
+pub(crate) fn has_claim(restore: &KafkaRestore) -> bool {
+    restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
+}
+
+/// Whether no reconcile has written to `restore` yet: no status condition, no claim.
+fn untouched(restore: &KafkaRestore) -> bool {
+    !has_conditions(restore) && !has_claim(restore)
 }
 
 /// Whether `restore` has a status with conditions: every reconcile's first status has.
@@ -182,8 +189,7 @@ pub(crate) fn untouched_restores(caches: &Caches, now: Timestamp, enough: usize)
         .state()
         .iter()
         .filter(|restore| {
-            !has_conditions(restore)
-                && !restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
+            untouched(restore)
                 && restore.metadata.deletion_timestamp.is_none()
                 && !is_paused(restore.as_ref())
                 && recent(restore, now)
@@ -206,6 +212,25 @@ mod tests {
         restore.metadata.namespace = Some(namespace.into());
         restore.metadata.creation_timestamp = Some(Time(created));
         restore
+    }
+
+    /// A store of `n` restores created at `created`, and its writer.
+    fn restores_created(
+        n: usize,
+        created: Timestamp,
+    ) -> (
+        reflector::Store<KafkaRestore>,
+        reflector::store::Writer<KafkaRestore>,
+    ) {
+        let (store, mut writer) = reflector::store();
+        for i in 0..n {
+            writer.apply_watcher_event(&watcher::Event::Apply(restore(
+                &format!("r{i}"),
+                "kafka",
+                created,
+            )));
+        }
+        (store, writer)
     }
 
     #[test]
@@ -294,14 +319,7 @@ mod tests {
     async fn while_restores_arrive_new_ones_take_turns_at_a_quarter_of_the_rate() {
         use tokio::time::Instant;
         let now = Timestamp::now();
-        let (restores, mut writer) = reflector::store();
-        for i in 0..3 {
-            writer.apply_watcher_event(&watcher::Event::Apply(restore(
-                &format!("r{i}"),
-                "kafka",
-                now,
-            )));
-        }
+        let (restores, _writer) = restores_created(3, now);
         // 12 requests a second: a quarter is a Job (3 requests) a second.
         let ctx = context(restores, 12);
         let new = restore("new", "kafka", now);
@@ -328,27 +346,13 @@ mod tests {
         wait_for_arrivals(&ctx, &new, later).await;
         assert_eq!(before.elapsed(), Duration::ZERO);
         // Two recent restores are not more than run at once: no wait either.
-        let (restores, mut writer) = reflector::store();
-        for i in 0..2 {
-            writer.apply_watcher_event(&watcher::Event::Apply(restore(
-                &format!("r{i}"),
-                "kafka",
-                now,
-            )));
-        }
+        let (restores, _writer) = restores_created(2, now);
         let ctx = context(restores, 12);
         wait_for_arrivals(&ctx, &new, now).await;
         wait_for_arrivals(&ctx, &new, now).await;
         assert_eq!(before.elapsed(), Duration::ZERO);
         // Without a request rate there is nothing to share.
-        let (restores, mut writer) = reflector::store();
-        for i in 0..3 {
-            writer.apply_watcher_event(&watcher::Event::Apply(restore(
-                &format!("r{i}"),
-                "kafka",
-                now,
-            )));
-        }
+        let (restores, _writer) = restores_created(3, now);
         let ctx = context(restores, 0);
         wait_for_arrivals(&ctx, &new, now).await;
         wait_for_arrivals(&ctx, &new, now).await;

@@ -17,7 +17,6 @@ use kube::runtime::controller::Action;
 
 use self::plan::plan_restore;
 use crate::api::KafkaRestore;
-use crate::constants::LABEL_RESTORE_JOB_NAME;
 use crate::controller::cleanup::with_cleanup;
 use crate::controller::error::Result;
 use crate::controller::names;
@@ -67,9 +66,7 @@ pub(crate) async fn apply_restore(restore: &KafkaRestore, ctx: &Context) -> Resu
     // reconciles the restore, whose first status waits anyway; a live read now would
     // cost five requests (see `burst`).
     let now = now().0;
-    if restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
-        && burst::first_status_waits(ctx, restore, now)
-    {
+    if burst::has_claim(restore) && burst::first_status_waits(ctx, restore, now) {
         return Ok(burst::retry(restore, now));
     }
     let Some(live) = observe_live(ctx, observation).await? else {
@@ -98,5 +95,5 @@ fn first_claim(restore: &KafkaRestore, plan: &plan::RestorePlan) -> bool {
         .as_ref()
         .and_then(|s| s.restore.as_ref())
         .is_some_and(|r| r.attempt > 0 || !r.job_name.is_empty());
-    first_job && !recorded && !restore.labels().contains_key(LABEL_RESTORE_JOB_NAME)
+    first_job && !recorded && !burst::has_claim(restore)
 }
